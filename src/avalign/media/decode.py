@@ -1,0 +1,182 @@
+"""Decode pictures and sound into the arrays that features are computed from.
+
+Every source video is decoded once per job. Pictures are taken at requested times (the frame on
+screen at each time, so a variable frame rate is handled by timestamps), converted to small
+grayscale images by the decoder's own scaler, and only for the frames that are needed. Sound is
+resampled to one mono rate. Both return plain numpy arrays; decoding errors become `MediaError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+
+from avalign.media.errors import MediaError
+
+#: Two timestamps closer than this (s) are the same instant (absorbs float rounding of pts).
+TIME_EPS = 1e-6
+
+
+def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, av.VideoStream]:
+    try:
+        container = av.open(str(path), mode="r")
+    except FileNotFoundError as error:
+        raise MediaError(path, "file not found") from error
+    except av.error.FFmpegError as error:
+        raise MediaError(path, f"cannot open: {error.strerror}") from error
+    if not container.streams.video:
+        container.close()
+        raise MediaError(path, "no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO" if threads != 1 else "SLICE"
+    stream.codec_context.thread_count = max(0, threads)
+    return container, stream
+
+
+def iter_frames_at(
+    path: str | Path,
+    times: Sequence[float] | np.ndarray,
+    size: tuple[int, int],
+    *,
+    threads: int = 1,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield ``(time, gray_frame)`` for each requested time, in increasing time order.
+
+    The frame for time ``t`` is the one on screen at ``t``: the last decoded frame whose
+    timestamp is not after ``t`` (the first frame for times before it, the last frame for times
+    after the end). Frames are scaled to ``size = (width, height)`` and converted to 8-bit gray by
+    FFmpeg's scaler, once per distinct frame, so memory stays bounded for long videos.
+
+    Parameters
+    ----------
+    path : video file.
+    times : request times in seconds; sorted internally.
+    size : output ``(width, height)`` in pixels.
+    threads : decoder threads (1 keeps each worker on one core; 0 lets FFmpeg choose).
+    """
+    path = Path(path)
+    queue = np.sort(np.asarray(times, dtype=np.float64))
+    if queue.size == 0:
+        return
+    width, height = size
+    container, stream = _open_video(path, threads)
+    index = 0
+    held: av.VideoFrame | None = None
+    held_time = -np.inf
+    held_array: np.ndarray | None = None
+
+    def convert(frame: av.VideoFrame) -> np.ndarray:
+        small = frame.reformat(width=width, height=height, format="gray", interpolation="AREA")
+        return small.to_ndarray()
+
+    try:
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                continue
+            now = float(frame.pts * stream.time_base)
+            # Every pending time before this frame is shown by the held frame.
+            while index < queue.size and queue[index] < now - TIME_EPS:
+                if held is None:  # request before the first frame: show the first frame
+                    held, held_time = frame, now
+                if held_array is None:
+                    held_array = convert(held)
+                yield float(queue[index]), held_array
+                index += 1
+            if index >= queue.size:
+                return
+            if now >= held_time:
+                held, held_time, held_array = frame, now, None
+        while index < queue.size and held is not None:
+            if held_array is None:
+                held_array = convert(held)
+            yield float(queue[index]), held_array
+            index += 1
+    except av.error.FFmpegError as error:
+        raise MediaError(
+            path, f"video decoding failed near {held_time:.2f} s: {error.strerror}"
+        ) from error
+    finally:
+        container.close()
+    if index < queue.size:
+        raise MediaError(path, "no decodable video frames")
+
+
+def decode_frames_at(
+    path: str | Path,
+    times: Sequence[float] | np.ndarray,
+    size: tuple[int, int],
+    *,
+    threads: int = 1,
+) -> np.ndarray:
+    """Return the gray frames on screen at ``times`` as a ``(len(times), height, width)`` array.
+
+    The result follows the order of ``times`` as given (duplicates allowed).
+    """
+    requested = np.asarray(times, dtype=np.float64)
+    order = np.argsort(requested, kind="stable")
+    frames = np.empty((requested.size, size[1], size[0]), dtype=np.uint8)
+    for slot, (_, image) in zip(
+        order, iter_frames_at(path, requested, size, threads=threads), strict=True
+    ):
+        frames[slot] = image
+    return frames
+
+
+def decode_audio(
+    path: str | Path,
+    sample_rate: int,
+    *,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+) -> np.ndarray | None:
+    """Decode the first audio stream to mono float32 at ``sample_rate``; None when there is none.
+
+    Sample ``i`` of the result is the sound at time ``start_s + i / sample_rate`` of the file's
+    timeline: a stream that starts late is preceded by silence, so that sound and picture keep
+    the time relation that the file gives them. Channels are averaged to mono.
+    """
+    path = Path(path)
+    try:
+        container = av.open(str(path), mode="r")
+    except FileNotFoundError as error:
+        raise MediaError(path, "file not found") from error
+    except av.error.FFmpegError as error:
+        raise MediaError(path, f"cannot open: {error.strerror}") from error
+    try:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        if start_s > 0:
+            container.seek(int(max(0.0, start_s - 1.0) * av.time_base), any_frame=False)
+        chunks: list[np.ndarray] = []
+        first_time: float | None = None
+        stop = None if end_s is None else end_s + 0.1
+        for frame in container.decode(stream):
+            if frame.pts is not None and first_time is None:
+                first_time = float(frame.pts * stream.time_base)
+            for piece in resampler.resample(frame):
+                chunks.append(piece.to_ndarray().reshape(-1))
+            if stop is not None and frame.pts is not None and frame.pts * stream.time_base > stop:
+                break
+        for piece in resampler.resample(None):
+            chunks.append(piece.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as error:
+        raise MediaError(path, f"audio decoding failed: {error.strerror}") from error
+    finally:
+        container.close()
+    audio = (
+        np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    )
+    lead = round(((first_time or 0.0) - start_s) * sample_rate)
+    if lead > 0:
+        audio = np.concatenate([np.zeros(lead, np.float32), audio])
+    elif lead < 0:
+        audio = audio[-lead:]
+    if end_s is not None:
+        wanted = round((end_s - start_s) * sample_rate)
+        audio = audio[:wanted]
+    return audio

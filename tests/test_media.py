@@ -1,0 +1,87 @@
+"""Probing and decoding: what a file holds, frames by timestamp, sound on the file's timeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avalign.media import MediaError, decode_audio, decode_frames_at, probe_media
+from media import event_times, make_video, truncate
+
+
+def test_probe_reads_streams(clip_factory):
+    info = probe_media(
+        clip_factory("ok.mp4", seconds=3.0, fps=25, size=(160, 120), sample_rate=16000)
+    )
+    assert (info.width, info.height, info.has_audio, info.audio_rate) == (160, 120, True, 16000)
+    assert info.duration_s == pytest.approx(3.0, abs=0.05)
+    assert info.fps == pytest.approx(25, abs=0.1)
+    assert not info.variable_frame_rate and not info.notes
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda d: d / "missing.mp4", "file not found"),
+        (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "empty file"),
+        (
+            lambda d: (d / "notes.mp4").write_text("not a video") and d / "notes.mp4",
+            "not a readable video",
+        ),
+        (lambda d: make_video(d / "sound.m4a", video=False), "audio-only file: no video stream"),
+        (lambda d: make_video(d / "short.mp4", seconds=0.5), "too short"),
+        (lambda d: truncate(make_video(d / "cut.mp4", faststart=True), 0.4), "truncated"),
+        (lambda d: truncate(make_video(d / "cut2.mp4"), 0.5), "not a readable video"),
+    ],
+)
+def test_probe_rejects_bad_files_with_one_line(tmp_path, make, problem):
+    path = make(tmp_path)
+    with pytest.raises(MediaError) as caught:
+        probe_media(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and problem in message
+    assert "\n" not in message
+
+
+def test_probe_notes_oddities_without_failing(tmp_path):
+    vfr = probe_media(make_video(tmp_path / "vfr.mp4", variable_rate=True))
+    assert vfr.variable_frame_rate and "variable frame rate" in vfr.notes[0]
+    odd = probe_media(make_video(tmp_path / "odd.mp4", size=(161, 121), pix_fmt="yuv444p"))
+    assert (odd.width, odd.height) == (161, 121) and "odd resolution" in odd.notes[0]
+    silent = probe_media(make_video(tmp_path / "noaudio.mp4", sample_rate=None))
+    assert not silent.has_audio
+
+
+def test_frames_are_the_ones_on_screen(clip_factory):
+    path = clip_factory("ok.mp4", seconds=3.0, fps=25, size=(160, 120), sample_rate=16000)
+    events = event_times(3.0)
+    # just before and just after an event the square is at different places
+    before = decode_frames_at(path, [events[1] - 0.05], (160, 120))[0]
+    after = decode_frames_at(path, [events[1] + 0.05], (160, 120))[0]
+    assert np.abs(before.astype(int) - after.astype(int)).mean() > 5
+    # order of the request is kept, duplicates allowed
+    frames = decode_frames_at(path, [2.0, 0.1, 2.0], (32, 24))
+    assert frames.shape == (3, 24, 32) and np.array_equal(frames[0], frames[2])
+
+
+def test_variable_rate_frames_follow_timestamps(tmp_path):
+    path = make_video(tmp_path / "vfr.mp4", seconds=3.0, variable_rate=True)
+    events = event_times(3.0)
+    constant = make_video(tmp_path / "cfr.mp4", seconds=3.0)
+    for t in (events[0] + 0.1, events[2] + 0.1):
+        a = decode_frames_at(path, [t], (160, 120))[0].astype(int)
+        b = decode_frames_at(constant, [t], (160, 120))[0].astype(int)
+        assert np.abs(a - b).mean() < 3  # same picture at the same instant despite irregular frames
+
+
+def test_audio_keeps_the_file_timeline(clip_factory):
+    path = clip_factory("ok48.mp4", seconds=3.0, sample_rate=48000)
+    audio = decode_audio(path, 16000)
+    assert audio.dtype == np.float32 and abs(audio.size - 48000) < 1024
+    for t in event_times(3.0):
+        window = np.abs(audio[int((t - 0.05) * 16000) : int((t + 0.05) * 16000)])
+        assert abs(np.argmax(window) / 16000 - 0.05) < 0.012  # click peak within 12 ms of its time
+    part = decode_audio(path, 16000, start_s=1.0, end_s=2.0)
+    assert part.size == 16000
+    assert np.corrcoef(part, audio[16000:32000])[0, 1] > 0.99
+    assert decode_audio(make_video(path.parent / "mute.mp4", sample_rate=None), 16000) is None
