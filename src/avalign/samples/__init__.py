@@ -1,0 +1,1 @@
+"""Stage 2: synchronized and misaligned samples from annotated segments."""

@@ -1,0 +1,226 @@
+"""Stage 2: the sampling plan, each misalignment's measured effect, and the metadata CSV."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from avalign.datasets.prepared import PreparedSegment
+from avalign.samples.metadata import COLUMNS, read_metadata, write_metadata
+from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
+from avalign.samples.plan import SampleConfig, SampleSpec, cut_subsegments, plan_samples
+from media import event_times, render_audio
+
+SR = 16000
+
+
+def segment(video_id: str, start: float, end: float, line: int = 1) -> PreparedSegment:
+    return PreparedSegment(
+        video_id,
+        "Bark",
+        "good",
+        start,
+        end,
+        "train",
+        f"AVE/{video_id}.mp4",
+        line,
+        10.0,
+        160,
+        120,
+        25.0,
+        16000,
+    )
+
+
+SEGMENTS = [segment(f"v{i:03d}", float(i % 5), float(i % 5) + 2 + i % 6, i) for i in range(200)]
+
+
+def spec(kind: str, start=2.0, end=5.0, **params) -> SampleSpec:
+    return SampleSpec(
+        "s",
+        "v",
+        "Bark",
+        "train",
+        "AVE/v.mp4",
+        start,
+        end,
+        0 if kind != "None" else 1,
+        kind,
+        segment_start_s=0.0,
+        segment_end_s=10.0,
+        source_duration_s=10.0,
+        **params,
+    )
+
+
+@pytest.fixture(scope="module")
+def source():
+    return render_audio(10.0, SR, event_times(10.0, every_s=0.45), seed=3)
+
+
+def test_subsegments_cover_the_segment_on_the_grid():
+    config = SampleConfig()
+    rng = np.random.default_rng(0)
+    counts = Counter()
+    for length in (1.0, 1.8, 2.0, 3.0, 7.0, 10.0):
+        for _ in range(50):
+            pieces = cut_subsegments(0.0, length, config, rng)
+            counts[len(pieces)] += 1
+            assert pieces[0][0] == 0.0 and pieces[-1][1] == length
+            assert all(b - a >= 1.0 - 1e-9 for a, b in pieces)
+            assert all(abs(round(a / 0.2) * 0.2 - a) < 1e-6 for a, _ in pieces)
+            assert all(pieces[i][1] == pieces[i + 1][0] for i in range(len(pieces) - 1))
+            if length < 2.0:
+                assert len(pieces) == 1
+    assert set(counts) == {1, 2, 3}
+
+
+def test_plan_is_deterministic_balanced_and_local():
+    samples, _report = plan_samples(SEGMENTS, SampleConfig(seed=7))
+    again, _ = plan_samples(list(reversed(SEGMENTS)), SampleConfig(seed=7))
+    other, _ = plan_samples(SEGMENTS, SampleConfig(seed=8))
+    assert samples == again and samples != other
+    # a segment's samples do not depend on which other segments are present
+    alone, _ = plan_samples(SEGMENTS[5:6], SampleConfig(seed=7))
+    assert alone == [s for s in samples if s.video_id == "v005"]
+    positives = {s.video_id for s in samples if s.label == 1}
+    assert 0.35 < len(positives) / len(SEGMENTS) < 0.65
+    kinds = Counter(s.misalignment for s in samples)
+    assert set(kinds) == {"None", "time_shift", "noise", "mute", "distort"}
+    assert len({s.sample_id for s in samples}) == len(samples)
+    assert all(len({s.label for s in samples if s.video_id == v}) == 1 for v in positives)
+
+
+def test_balance_and_types_are_configurable():
+    only_noise, _ = plan_samples(
+        SEGMENTS, SampleConfig(negative_fraction=1.0, type_weights={"noise": 1.0})
+    )
+    assert {s.misalignment for s in only_noise} == {"noise"}
+    none, _ = plan_samples(SEGMENTS, SampleConfig(negative_fraction=0.0))
+    assert {s.label for s in none} == {1}
+    with pytest.raises(ValueError, match="unknown misalignment"):
+        SampleConfig(type_weights={"reverse": 1.0})
+
+
+def test_time_shifts_stay_in_real_audio_and_respect_bounds():
+    config = SampleConfig(negative_fraction=1.0, type_weights={"time_shift": 1.0})
+    samples, report = plan_samples(SEGMENTS, config)
+    assert (
+        samples and report.skipped
+    )  # whole-event single pieces have no room: skipped, never padded
+    signs = Counter(np.sign(s.offset_ms) for s in samples)
+    assert signs[1] > 0 and signs[-1] > 0
+    for s in samples:
+        magnitude = abs(s.offset_ms) / 1000
+        assert 0.1 - 1e-9 <= magnitude <= 0.8 * s.duration_s + 1e-6
+        source_start = s.start_s - s.offset_ms / 1000
+        # the shifted sound comes from inside the annotated event (shift_source=event)
+        assert s.segment_start_s - 1e-6 <= source_start
+        assert source_start + s.duration_s <= s.segment_end_s + 1e-6
+
+
+def test_positive_is_the_source_window(source):
+    audio = render_sample_audio(source, SR, spec("None"))
+    assert np.array_equal(audio, source[2 * SR : 5 * SR])
+
+
+@pytest.mark.parametrize("offset_ms", [250.0, -730.0, 1200.0])
+def test_time_shift_cross_correlation_peaks_at_the_offset(source, offset_ms):
+    original = source[2 * SR : 5 * SR]
+    shifted = render_sample_audio(source, SR, spec("time_shift", offset_ms=offset_ms))
+    assert shifted.size == original.size
+    envelope = lambda x: np.convolve(np.abs(x), np.ones(80) / 80, mode="same")  # noqa: E731
+    a, b = (
+        envelope(original) - envelope(original).mean(),
+        envelope(shifted) - envelope(shifted).mean(),
+    )
+    corr = np.correlate(b, a, mode="full")
+    lag = (np.argmax(corr) - (a.size - 1)) / SR * 1000
+    assert lag == pytest.approx(offset_ms, abs=2.0)  # audio late: the sound plays offset_ms later
+
+
+def test_time_shift_never_pads(source):
+    with pytest.raises(NotEnoughAudioError):
+        render_sample_audio(source, SR, spec("time_shift", start=0.2, end=2.0, offset_ms=500.0))
+    with pytest.raises(NotEnoughAudioError):
+        render_sample_audio(source, SR, spec("time_shift", start=8.0, end=10.0, offset_ms=-500.0))
+
+
+@pytest.mark.parametrize("snr_db", [-10.0, 0.0, 5.0])
+def test_noise_has_the_recorded_snr(source, snr_db):
+    clean = source[2 * SR : 5 * SR].astype(np.float64)
+    noisy = render_sample_audio(source, SR, spec("noise", snr_db=snr_db, noise_seed=11)).astype(
+        np.float64
+    )
+    noise = noisy - clean
+    measured = 10 * np.log10(np.mean(clean**2) / np.mean(noise**2))
+    assert measured == pytest.approx(snr_db, abs=0.05)
+    assert abs(np.corrcoef(noise[:-1], noise[1:])[0, 1]) < 0.05  # white
+
+
+def test_mute_has_no_sound(source):
+    assert render_sample_audio(source, SR, spec("mute")) is None
+
+
+def test_distort_drifts_and_clips(source):
+    tempo = 1.2
+    audio = render_sample_audio(source, SR, spec("distort", tempo=tempo, drive_db=20.0))
+    assert audio.size == 3 * SR
+    # the peak level is kept but the waveform is squashed: far more samples near the peak
+    original = source[2 * SR : 5 * SR]
+    near_peak = lambda x: np.mean(np.abs(x) > 0.5 * np.abs(x).max())  # noqa: E731
+    assert near_peak(audio) > 5 * near_peak(original)
+    # the click that happens at source time t is heard at (t - start) / tempo: it drifts
+    late_event = [t for t in event_times(10.0, every_s=0.45) if 2 + 0.5 < t < 2 + 3 * tempo - 0.2][
+        -1
+    ]
+    heard = (late_event - 2.0) / tempo
+    window = np.abs(audio[int((heard - 0.04) * SR) : int((heard + 0.04) * SR)])
+    assert window.max() > 0.5 * np.abs(audio).max()
+    drift_ms = (late_event - 2.0) * (1 - 1 / tempo) * 1000
+    assert drift_ms > 150  # a drift a viewer would notice
+
+
+def test_metadata_roundtrip_with_seed_columns(tmp_path):
+    samples, _ = plan_samples(SEGMENTS[:30], SampleConfig(seed=1))
+    path = write_metadata(
+        tmp_path / "generated_samples_metadata.csv",
+        samples,
+        seed=1,
+        file_paths={samples[0].sample_id: "generated_samples/x.mp4"},
+    )
+    with path.open() as handle:
+        header = next(csv.reader(handle))
+    assert header[:7] == [
+        "VideoID",
+        "StartTime",
+        "EndTime",
+        "Label",
+        "MisalignmentType",
+        "Category",
+        "FilePath",
+    ]
+    assert header == list(COLUMNS)
+    rows = read_metadata(path)
+    for (back, _file_path), original in zip(rows, samples, strict=True):
+        for name in (
+            "sample_id",
+            "label",
+            "misalignment",
+            "start_s",
+            "end_s",
+            "split",
+            "noise_seed",
+        ):
+            assert getattr(back, name) == getattr(original, name)
+        for name in ("offset_ms", "snr_db", "tempo", "drive_db"):
+            a, b = getattr(back, name), getattr(original, name)
+            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b)
+    assert rows[0][1] == "generated_samples/x.mp4"
+    with path.open() as handle:
+        labels = {r["Label"] for r in csv.DictReader(handle)}
+    assert labels == {"Positive", "Negative"}
