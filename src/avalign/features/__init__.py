@@ -1,0 +1,1 @@
+"""Stage 3: per-sample visual and audio features, aligned step by step, cached as NPZ."""

@@ -1,0 +1,94 @@
+"""The feature cache: one compressed NPZ per sample in a folder named by the feature fingerprint.
+
+Writes are atomic (a temporary file in the same folder, then ``os.replace``), so an interrupted
+run never leaves a half-written file under a final name. A file counts as finished only if it
+loads completely and carries this cache's fingerprint; anything else is recomputed. Files hold
+plain arrays and unicode strings only and are read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from avalign.features.config import FeatureConfig
+
+CONFIG_JSON = "feature_config.json"
+
+
+class CacheError(Exception):
+    """A cache folder that belongs to other settings, or a file that does not load."""
+
+
+class FeatureCache:
+    """NPZ files of one feature configuration under ``folder``."""
+
+    def __init__(self, folder: Path, config: FeatureConfig) -> None:
+        self.folder = Path(folder)
+        self.config = config
+        self.config_hash = config.fingerprint()
+
+    def prepare(self) -> None:
+        """Create the folder and record the settings; refuse a folder made with other settings."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record = self.folder / CONFIG_JSON
+        text = json.dumps(
+            {"fingerprint": self.config_hash, "config": _as_dict(self.config)}, indent=2
+        )
+        if record.is_file():
+            stored = json.loads(record.read_text(encoding="utf-8"))
+            if stored.get("fingerprint") != self.config_hash:
+                raise CacheError(
+                    f"{self.folder}: cache made with feature settings {stored.get('fingerprint')}, "
+                    f"not {self.config_hash}"
+                )
+            return
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(record)
+
+    def path(self, sample_id: str) -> Path:
+        return self.folder / f"{sample_id}.npz"
+
+    def write(self, sample_id: str, arrays: dict[str, np.ndarray]) -> Path:
+        """Store one sample's arrays atomically (with this cache's fingerprint)."""
+        target = self.path(sample_id)
+        tmp = target.with_name(f".{sample_id}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez_compressed(tmp, config_hash=np.array(self.config_hash), **arrays)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def load(self, sample_id: str) -> dict[str, np.ndarray]:
+        """All arrays of one sample; raises `CacheError` if the file is damaged or foreign."""
+        path = self.path(sample_id)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+            raise CacheError(f"{path}: unreadable feature file ({error})") from error
+        if str(arrays.get("config_hash", "")) != self.config_hash:
+            raise CacheError(f"{path}: made with other feature settings")
+        return arrays
+
+    def is_done(self, sample_id: str) -> bool:
+        """Whether a finished, loadable file for this sample exists."""
+        if not self.path(sample_id).is_file():
+            return False
+        try:
+            self.load(sample_id)
+        except CacheError:
+            return False
+        return True
+
+
+def _as_dict(config: FeatureConfig) -> dict:
+    from dataclasses import asdict
+
+    return asdict(config)
