@@ -224,3 +224,14 @@ def test_metadata_roundtrip_with_seed_columns(tmp_path):
     with path.open() as handle:
         labels = {r["Label"] for r in csv.DictReader(handle)}
     assert labels == {"Positive", "Negative"}
+
+
+def test_several_draws_per_segment_are_independent():
+    one, _ = plan_samples(SEGMENTS[:40], SampleConfig(seed=3, draws_per_segment=1))
+    three, _ = plan_samples(SEGMENTS[:40], SampleConfig(seed=3, draws_per_segment=3))
+    assert len({s.sample_id for s in three}) == len(three)
+    assert {s.sample_id for s in one} <= {s.sample_id for s in three}  # draw 0 is the seed's
+    labels = {}
+    for s in three:
+        labels.setdefault(s.video_id, set()).add(s.label)
+    assert any(len(v) == 2 for v in labels.values())  # one segment, both labels across draws

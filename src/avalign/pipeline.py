@@ -188,8 +188,8 @@ def generate_samples(
 
     samples, report = plan_samples(stage.dataset.segments, config)
     failures = FailureLog("generate")
-    for sample_id, reason in report.skipped:
-        failures.warning(sample_id, f"skipped: {reason}", sample_id)
+    for sample_id, video_path, reason in report.skipped:
+        failures.warning(video_path, f"skipped: {reason}", sample_id)
     file_paths: dict[str, str] = {}
     if materialize:
         file_paths = _materialize(stage, samples, folder, settings, failures, workers, progress)

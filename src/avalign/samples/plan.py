@@ -30,6 +30,7 @@ class SampleConfig:
     """
 
     seed: int = 0
+    draws_per_segment: int = 1  # independent draws (label, cuts, types) per segment; 1: the seed's procedure
     negative_fraction: float = 0.5  # probability that a segment yields negatives
     type_weights: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(MISALIGNMENT_TYPES, 1.0)
@@ -101,7 +102,7 @@ class PlanReport:
     """What planning produced and what it had to leave out."""
 
     planned: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (sample id, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (sample id, video, reason)
 
 
 def cut_subsegments(
@@ -157,26 +158,29 @@ def _draw_tempo(
     return round(tempo, 4)
 
 
-def plan_segment(
-    segment: PreparedSegment, config: SampleConfig, report: PlanReport
-) -> list[SampleSpec]:
+def plan_segment(segment: PreparedSegment, config: SampleConfig, report: PlanReport) -> list[SampleSpec]:
     """The samples of one segment (deterministic for the config's seed)."""
-    rng = np.random.default_rng(
-        [
-            config.seed,
-            stable_int(segment.video_id, segment.source_line, round(segment.start_s * 1000)),
-        ]
-    )
+    samples = []
+    for draw in range(config.draws_per_segment):
+        samples += _plan_draw(segment, draw, config, report)
+    report.planned += len(samples)
+    return samples
+
+
+def _plan_draw(
+    segment: PreparedSegment, draw: int, config: SampleConfig, report: PlanReport
+) -> list[SampleSpec]:
+    """One independent draw of label, sub-segments and misalignments for a segment."""
+    key = stable_int(segment.video_id, segment.source_line, round(segment.start_s * 1000))
+    rng = np.random.default_rng([config.seed, key, draw])
     negative = bool(rng.random() < config.negative_fraction)
     types = [t for t in MISALIGNMENT_TYPES if config.type_weights.get(t, 0) > 0]
     weights = np.array([config.type_weights[t] for t in types], dtype=float)
     samples = []
-    for index, (start, end) in enumerate(
-        cut_subsegments(segment.start_s, segment.end_s, config, rng)
-    ):
-        sample_id = (
-            f"{segment.video_id}_{segment.source_line}_{round(segment.start_s * 1000)}_{index}"
-        )
+    prefix = f"{segment.video_id}_{segment.source_line}_{round(segment.start_s * 1000)}_d{draw}"
+    pieces = cut_subsegments(segment.start_s, segment.end_s, config, rng)
+    for index, (start, end) in enumerate(pieces):
+        sample_id = f"{prefix}_{index}"
         kind = str(rng.choice(types, p=weights / weights.sum())) if negative else NONE
         params: dict = {}
         if kind == "time_shift":
@@ -187,9 +191,8 @@ def plan_segment(
             )
             offset = _draw_offset_ms(start, end, room, config, rng)
             if offset is None:
-                report.skipped.append(
-                    (sample_id, "time_shift: not enough real audio around the sample")
-                )
+                reason = "time_shift: not enough real audio around the sample"
+                report.skipped.append((sample_id, segment.video_path, reason))
                 continue
             params["offset_ms"] = offset
         elif kind == "noise":
@@ -215,7 +218,6 @@ def plan_segment(
                 **params,
             )
         )
-    report.planned += len(samples)
     return samples
 
 
