@@ -2,8 +2,9 @@
 
 For each step (the interval between two consecutive feature frames) we keep the mean flow
 magnitude over the frame (`flow_energy`, the V(t) of the seed's method), the same over a
-``grid x grid`` partition (`flow_grid`, where in the picture the motion is), and the mean absolute
-frame difference (`frame_diff`, which also sees flashes that flow misses). Camera motion can be
+``grid x grid`` partition (`flow_grid`, where in the picture the motion is), the mean absolute
+frame difference (`frame_diff`, which also sees flashes that flow misses), and the change of the
+flow field since the previous step (`flow_accel`, `accel_grid`: impacts). Camera motion can be
 removed first by subtracting the median flow vector.
 """
 
@@ -69,24 +70,40 @@ def motion_features(
 ) -> dict[str, np.ndarray]:
     """Per-step motion features of ``frames`` ``(T + 1, H, W)`` uint8: arrays of length T.
 
+    Besides the flow energy, ``flow_accel`` is the mean magnitude of the *change* of the flow
+    field from the previous step (0 for the first step): impacts, strikes and footfalls are abrupt
+    changes of motion, while steady motion (a drifting background, a wandering object) cancels.
     ``flow_cache`` (with ``keys``, one hashable id per frame) lets samples cut from the same source
-    share the flow of frame pairs they have in common.
+    share the work on frame pairs they have in common.
     """
     steps = max(frames.shape[0] - 1, 0)
     grid = estimator.config.grid
     energy = np.zeros(steps, np.float32)
     cells = np.zeros((steps, grid, grid), np.float32)
     diff = np.zeros(steps, np.float32)
+    accel = np.zeros(steps, np.float32)
+    accel_cells = np.zeros((steps, grid, grid), np.float32)
+    previous = None
     for k in range(steps):
         key = (keys[k], keys[k + 1]) if keys is not None and flow_cache is not None else None
-        if key is not None and key in flow_cache:
-            energy[k], cells[k], diff[k] = flow_cache[key]
-            continue
-        flow = estimator(frames[k], frames[k + 1])
-        magnitude = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2)
-        energy[k] = magnitude.mean()
-        cells[k] = grid_means(magnitude, grid)
-        diff[k] = np.abs(frames[k + 1].astype(np.int16) - frames[k].astype(np.int16)).mean() / 255.0
-        if key is not None:
-            flow_cache[key] = (energy[k], cells[k], diff[k])
-    return {"flow_energy": energy, "flow_grid": cells, "frame_diff": diff}
+        cached = flow_cache.get(key) if key is not None else None
+        if cached is None:
+            flow = estimator(frames[k], frames[k + 1])
+            magnitude = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2)
+            change = np.abs(frames[k + 1].astype(np.int16) - frames[k].astype(np.int16))
+            cached = (flow, magnitude.mean(), grid_means(magnitude, grid), change.mean() / 255.0)
+            if key is not None:
+                flow_cache[key] = cached
+        flow, energy[k], cells[k], diff[k] = cached
+        if previous is not None:
+            jerk = np.sqrt(((flow - previous) ** 2).sum(-1))
+            accel[k] = jerk.mean()
+            accel_cells[k] = grid_means(jerk, grid)
+        previous = flow
+    return {
+        "flow_energy": energy,
+        "flow_grid": cells,
+        "frame_diff": diff,
+        "flow_accel": accel,
+        "accel_grid": accel_cells,
+    }
