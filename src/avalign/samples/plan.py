@@ -30,7 +30,9 @@ class SampleConfig:
     """
 
     seed: int = 0
-    draws_per_segment: int = 1  # independent draws (label, cuts, types) per segment; 1: the seed's procedure
+    draws_per_segment: int = (
+        1  # independent draws (label, cuts, types) per segment; 1: the seed's procedure
+    )
     negative_fraction: float = 0.5  # probability that a segment yields negatives
     type_weights: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(MISALIGNMENT_TYPES, 1.0)
@@ -158,7 +160,9 @@ def _draw_tempo(
     return round(tempo, 4)
 
 
-def plan_segment(segment: PreparedSegment, config: SampleConfig, report: PlanReport) -> list[SampleSpec]:
+def plan_segment(
+    segment: PreparedSegment, config: SampleConfig, report: PlanReport
+) -> list[SampleSpec]:
     """The samples of one segment (deterministic for the config's seed)."""
     samples = []
     for draw in range(config.draws_per_segment):

@@ -1,0 +1,56 @@
+"""Find and load a trained detector from a checkpoint file or an MLflow run id."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import torch
+
+from avalign.features.config import FeatureConfig
+from avalign.models.base import SyncModel
+
+
+class CheckpointError(Exception):
+    """The given source names no usable checkpoint."""
+
+
+def resolve_checkpoint(source: str, db_path: str | Path | None = None) -> Path:
+    """A local checkpoint path for ``source``: a ``.ckpt`` file, or the id of an MLflow run."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path.resolve()
+    if db_path is None:
+        raise CheckpointError(
+            f"{source}: not a checkpoint file, and no MLflow store to look it up in"
+        )
+    from avalign import tracking
+
+    client = tracking.client(db_path)
+    try:
+        client.get_run(source)
+    except Exception as error:
+        raise CheckpointError(
+            f"{source}: neither a checkpoint file nor a run in {db_path}"
+        ) from error
+    target = Path(tempfile.mkdtemp(prefix="avalign-model-"))
+    local = Path(client.download_artifacts(source, "model", str(target)))
+    found = sorted(local.rglob("*.ckpt"))
+    if not found:
+        raise CheckpointError(f"run {source} has no checkpoint under its 'model' artifacts")
+    return found[0]
+
+
+def load_model(checkpoint: Path) -> tuple[SyncModel, FeatureConfig]:
+    """The model stored in ``checkpoint`` (any avalign class) and the features it expects."""
+    import importlib
+
+    data = torch.load(checkpoint, map_location="cpu", weights_only=True)  # no arbitrary unpickling
+    class_path = data.get("avalign_model_class")
+    if not class_path:
+        raise CheckpointError(f"{checkpoint}: not an avalign checkpoint (no model class recorded)")
+    module_name, _, class_name = class_path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    model = cls.load_from_checkpoint(checkpoint, map_location="cpu")
+    model.eval()
+    return model, FeatureConfig.from_dict(data.get("avalign_feature_config") or {})

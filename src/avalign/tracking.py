@@ -1,0 +1,147 @@
+"""MLflow bookkeeping: where the store is, one run per training job, parent runs for sweeps.
+
+The store is SQLite at an absolute path (MLflow 3.13+ refuses the old ``./mlruns`` file store)
+with artifacts in a folder beside it. Each job's run records the composed config once (flattened
+params and a YAML artifact), tags (git commit, dataset/samples/feature fingerprints, sweep id) and
+its metrics and plots. In a Hydra multirun, `SweepCallback` opens one parent run before the jobs
+start; every job's run is tagged as its child, so the MLflow UI shows a sweep as one group.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+log = logging.getLogger(__name__)
+
+PARENT_FILE = "mlflow_parent_run.json"
+MAX_PARAM_CHARS = 6000
+
+
+def tracking_uri(db_path: str | Path) -> str:
+    """``sqlite:////abs/path/mlflow.db`` for a database path (made absolute)."""
+    return f"sqlite:///{Path(db_path).expanduser().resolve()}"
+
+
+def ui_command(db_path: str | Path) -> str:
+    """The command that shows this store in the MLflow UI."""
+    return f"mlflow ui --backend-store-uri {tracking_uri(db_path)}"
+
+
+def client(db_path: str | Path):
+    """An MlflowClient on the SQLite store (the folder is created if needed)."""
+    from mlflow.tracking import MlflowClient
+
+    Path(db_path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=tracking_uri(db_path))
+
+
+def experiment_id(mlflow_client, name: str, artifact_dir: str | Path) -> str:
+    """Id of the named experiment, created with an absolute artifact location if missing."""
+    existing = mlflow_client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    location = Path(artifact_dir).expanduser().resolve().as_uri()
+    try:
+        return mlflow_client.create_experiment(name, artifact_location=location)
+    except Exception:  # created by a parallel job in the meantime
+        existing = mlflow_client.get_experiment_by_name(name)
+        if existing is None:
+            raise
+        return existing.experiment_id
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"model/hidden_sizes": "[32, 16]", ...}``: nested keys joined with '/', values as text."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}/"))
+        else:
+            flat[name] = str(value)[:MAX_PARAM_CHARS]
+    return flat
+
+
+def git_commit(folder: Path | None = None) -> str:
+    """The source checkout's commit (with ``-dirty`` if it has changes), or ``unknown``."""
+    folder = folder or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return f"{commit}-dirty" if dirty else commit
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def parent_run_id(sweep_dir: str | Path) -> str | None:
+    """The parent run of the sweep whose folder is ``sweep_dir`` (None outside a sweep)."""
+    record = Path(sweep_dir) / PARENT_FILE
+    if not record.is_file():
+        return None
+    return json.loads(record.read_text())["run_id"]
+
+
+class SweepCallback(Callback):
+    """Hydra callback: one MLflow parent run per multirun, opened before the jobs, closed after.
+
+    Configured under ``hydra.callbacks`` in ``conf/train.yaml``; it does nothing when the logger
+    is ``none``.
+    """
+
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        logger = config.get("logger")
+        if not logger:
+            return
+        sweep_dir = Path(config.hydra.sweep.dir)  # HydraConfig is not set yet at this point
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        mlflow_client = client(logger.db_path)
+        experiment = experiment_id(mlflow_client, logger.experiment_name, logger.artifact_dir)
+        run = mlflow_client.create_run(
+            experiment,
+            run_name=f"sweep {sweep_dir.name}",
+            tags={
+                "avalign.sweep_id": sweep_dir.name,
+                "avalign.sweep_dir": str(sweep_dir),
+                "avalign.role": "sweep-parent",
+                "avalign.git_commit": git_commit(),
+            },
+        )
+        overrides = " ".join(config.hydra.overrides.task)
+        mlflow_client.log_param(run.info.run_id, "sweep_overrides", overrides[:MAX_PARAM_CHARS])
+        (sweep_dir / PARENT_FILE).write_text(json.dumps({"run_id": run.info.run_id}))
+        log.info("sweep parent run %s (%s)", run.info.run_id, ui_command(logger.db_path))
+
+    def on_multirun_end(self, config, **kwargs: Any) -> None:
+        logger = config.get("logger")
+        if not logger:
+            return
+        run_id = parent_run_id(config.hydra.sweep.dir)
+        if run_id is not None:
+            client(logger.db_path).set_terminated(run_id)
+
+
+def environment_overrides() -> dict[str, str]:
+    """Environment that keeps MLflow quiet and local (no telemetry, no network)."""
+    return {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+
+
+def quiet_mlflow() -> None:
+    """Apply `environment_overrides` to this process."""
+    for key, value in environment_overrides().items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,154 @@
+"""``python -m avalign.train [model=threshold|mlp|transformer|xcorr] ...``: end-to-end training.
+
+Makes whatever the composed config needs and is missing (dataset, samples, feature cache), trains
+the model (or tunes θ on validation for the training-free ones), tests the best checkpoint on the
+test split, logs everything to MLflow and prints a results table with the command that shows the
+run in the MLflow UI. `train` is plain Python (it takes a config, returns the metrics); `main` is
+the thin Hydra wrapper, which returns the metric a sweep optimises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from avalign.augment import AugmentConfig
+from avalign.config import data_dir, hydra_main
+from avalign.datamodule import SyncDataModule
+from avalign.models.base import SyncModel
+from avalign.pipeline import extract_features, generate_samples, prepare_dataset
+from avalign.reporting import RunRecorder, results_table
+
+log = logging.getLogger(__name__)
+
+
+def build_model(
+    model_cfg: DictConfig | dict, visual_dim: int, audio_dim: int, step_ms: float
+) -> SyncModel:
+    """Instantiate the model class named by ``_target_`` with the config's keys."""
+    from hydra.utils import get_class
+
+    settings = (
+        OmegaConf.to_container(model_cfg, resolve=True)
+        if isinstance(model_cfg, DictConfig)
+        else dict(model_cfg)
+    )
+    settings.pop("augment", None)  # a data-module setting, kept beside the model it suits
+    cls = get_class(settings.pop("_target_"))
+    return cls(visual_dim=visual_dim, audio_dim=audio_dim, step_ms=step_ms, **settings)
+
+
+def prepare_data(cfg: DictConfig) -> tuple[SyncDataModule, dict[str, str]]:
+    """Make or reuse dataset, samples and features; return the data module and fingerprints."""
+    progress = bool(cfg.progress)
+    dataset = prepare_dataset(
+        cfg.dataset, data_dir(cfg), workers=int(cfg.dataset.workers), progress=progress
+    )
+    samples = generate_samples(
+        dataset, cfg.generate, workers=int(cfg.generate.workers), progress=progress
+    )
+    features = extract_features(
+        samples,
+        cfg.feature,
+        workers=int(cfg.extract.workers),
+        threads=int(cfg.extract.threads),
+        progress=progress,
+    )
+    augment_settings = cfg.model.get("augment")
+    augment = AugmentConfig(
+        **(OmegaConf.to_container(augment_settings, resolve=True) if augment_settings else {})
+    )
+    module = SyncDataModule(
+        features.folder,
+        samples.metadata_csv,
+        features.config,
+        batch_size=int(cfg.data.batch_size),
+        seed=int(cfg.seed),
+        num_workers=int(cfg.data.num_workers),
+        augment=augment,
+    )
+    module.setup()
+    fingerprints = {
+        "avalign.dataset": dataset.folder.name,
+        "avalign.samples": samples.folder.name,
+        "avalign.features": features.folder.name,
+        "avalign.features_dir": str(features.folder),
+    }
+    return module, fingerprints
+
+
+def trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    settings = OmegaConf.to_container(cfg.trainer, resolve=True)
+    settings.pop("_target_", None)
+    return settings
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train, validate and test one model; return every logged metric (``stage/metric``)."""
+    started = time.time()
+    pl.seed_everything(int(cfg.seed), workers=True)
+    datamodule, fingerprints = prepare_data(cfg)
+    step_ms = 1000.0 / float(cfg.feature.fps)
+    model = build_model(cfg.model, *datamodule.input_dims, step_ms=step_ms)
+    model.set_input_stats(datamodule.stats)
+    model.feature_settings = dataclasses.asdict(datamodule.feature_config)
+    balance = datamodule.balance()
+    for split, counts in balance.items():
+        log.info("%s: %s", split, counts)
+
+    recorder = RunRecorder.start(cfg, tags=fingerprints)
+    with tempfile.TemporaryDirectory(prefix="avalign-ckpt-") as scratch:
+        checkpoint_dir = Path(scratch)
+        checkpoint = pl.callbacks.ModelCheckpoint(
+            dirpath=checkpoint_dir, filename="best", monitor="val/f1", mode="max", save_top_k=1
+        )
+        trainer = pl.Trainer(
+            **trainer_kwargs(cfg),
+            logger=recorder.lightning_logger() if recorder else False,
+            callbacks=[checkpoint],
+            default_root_dir=scratch,
+        )
+        best_path = checkpoint_dir / "best.ckpt"
+        if model.trainable:
+            trainer.fit(model, datamodule=datamodule)
+            model = type(model).load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+        trainer.validate(model, datamodule=datamodule, verbose=False)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        if not model.trainable:
+            trainer.save_checkpoint(best_path)
+        trainer.test(model, datamodule=datamodule, verbose=False)
+        metrics.update(
+            {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+        )
+        if trainer.is_global_zero and recorder is not None:
+            recorder.log_results(
+                model, metrics, balance, Path(checkpoint.best_model_path or best_path), cfg
+            )
+            recorder.finish()
+    elapsed = time.time() - started
+    if trainer.is_global_zero:
+        print(results_table(str(cfg.model.name), metrics))
+        print(f"finished in {elapsed:.1f} s")
+        if recorder is not None:
+            print(f"MLflow run {recorder.run_id}; to browse: {recorder.ui_command}")
+    return metrics
+
+
+@hydra_main("train")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
+    metrics = train(cfg)
+    value = metrics.get(str(cfg.optimized_metric))
+    log.info("%s = %s", cfg.optimized_metric, value)
+    return value
+
+
+if __name__ == "__main__":
+    main()
