@@ -61,6 +61,12 @@ def classification_metrics(
         if chosen.any():
             hit = preds[chosen] == (0 if index == 0 else 1)
             out[f"recall/{'synced' if index == 0 else name}"] = hit.float().mean().item()
+    synced = type_index == 0
+    for index, name in enumerate(TYPES[1:], start=1):
+        if (type_index == index).any() and synced.any():
+            # threshold-free separation of this type from synchronized samples (the ablation's test)
+            chosen = synced | (type_index == index)
+            out[f"auroc/{name}"] = binary_auroc(scores[chosen].float(), targets[chosen]).item()
     shifted = type_index == TYPES.index("time_shift")
     for low, high, label in SHIFT_BINS:
         chosen = shifted & (offset_ms.abs() >= low) & (offset_ms.abs() < high)

@@ -59,7 +59,7 @@ class FeatureCache:
         target = self.path(sample_id)
         tmp = target.with_name(f".{sample_id}.{os.getpid()}.tmp.npz")
         try:
-            np.savez_compressed(tmp, config_hash=np.array(self.config_hash), **arrays)
+            write_npz(tmp, {"config_hash": np.array(self.config_hash), **arrays})
             tmp.replace(target)
         finally:
             tmp.unlink(missing_ok=True)
@@ -86,6 +86,20 @@ class FeatureCache:
         except CacheError:
             return False
         return True
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray], level: int = 1) -> None:
+    """Write a compressed ``.npz`` (what ``np.savez_compressed`` writes) at a fast zlib level.
+
+    Level 1 compresses these arrays almost as well as numpy's default level 6 in a fraction of the
+    time; the file loads with plain ``np.load``.
+    """
+    with zipfile.ZipFile(
+        path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level
+    ) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def _as_dict(config: FeatureConfig) -> dict:

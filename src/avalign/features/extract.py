@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from avalign.failures import FailureLog
@@ -89,7 +90,20 @@ class SampleResult:
 
 
 def extract_video(job: ExtractJob) -> list[SampleResult]:
-    """Extract every not-yet-cached sample of one source video (decoding it once)."""
+    """Extract every not-yet-cached sample of one source video (decoding it once).
+
+    OpenCV runs on one thread meanwhile, so that features are bit-identical whatever the number
+    of worker processes (its multi-threaded kernels round differently).
+    """
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return _extract_video(job)
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _extract_video(job: ExtractJob) -> list[SampleResult]:
     cache = FeatureCache(job.cache_dir, job.config)
     finished = {s.sample_id for s in job.samples if cache.is_done(s.sample_id)}
     results = [SampleResult(sample_id, "cached") for sample_id in sorted(finished)]

@@ -51,17 +51,15 @@ class FlowEstimator:
                 flags=0,
             )
         if self.config.compensate_camera:
-            flow = flow - np.median(flow.reshape(-1, 2), axis=0)
+            # the median over a 4x-subsampled field is as good an estimate of the camera's motion
+            flow = flow - np.median(flow[::4, ::4].reshape(-1, 2), axis=0)
         return flow
 
 
 def grid_means(values: np.ndarray, grid: int) -> np.ndarray:
-    """Mean of a ``(H, W)`` map over a ``grid x grid`` partition (cells as even as possible)."""
-    rows = np.array_split(np.arange(values.shape[0]), grid)
-    cols = np.array_split(np.arange(values.shape[1]), grid)
-    return np.array(
-        [[values[r[0] : r[-1] + 1, c[0] : c[-1] + 1].mean() for c in cols] for r in rows],
-        dtype=np.float32,
+    """Mean of a ``(H, W)`` map over a ``grid x grid`` partition (area-weighted at uneven edges)."""
+    return cv2.resize(
+        values.astype(np.float32, copy=False), (grid, grid), interpolation=cv2.INTER_AREA
     )
 
 
@@ -83,22 +81,35 @@ def motion_features(
     diff = np.zeros(steps, np.float32)
     accel = np.zeros(steps, np.float32)
     accel_cells = np.zeros((steps, grid, grid), np.float32)
+    share = keys is not None and flow_cache is not None
     previous = None
     for k in range(steps):
-        key = (keys[k], keys[k + 1]) if keys is not None and flow_cache is not None else None
-        cached = flow_cache.get(key) if key is not None else None
+        key = (keys[k], keys[k + 1]) if share else None
+        cached = flow_cache.get(key) if share else None
         if cached is None:
             flow = estimator(frames[k], frames[k + 1])
-            magnitude = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2)
-            change = np.abs(frames[k + 1].astype(np.int16) - frames[k].astype(np.int16))
-            cached = (flow, magnitude.mean(), grid_means(magnitude, grid), change.mean() / 255.0)
-            if key is not None:
+            # (cv2.magnitude misreads strided channel views: it returned differing results)
+            magnitude = np.hypot(flow[..., 0], flow[..., 1])
+            change = cv2.absdiff(frames[k + 1], frames[k])
+            cached = (
+                flow,
+                float(magnitude.mean()),
+                grid_means(magnitude, grid),
+                change.mean() / 255.0,
+            )
+            if share:
                 flow_cache[key] = cached
         flow, energy[k], cells[k], diff[k] = cached
         if previous is not None:
-            jerk = np.sqrt(((flow - previous) ** 2).sum(-1))
-            accel[k] = jerk.mean()
-            accel_cells[k] = grid_means(jerk, grid)
+            triple = (keys[k - 1], keys[k], keys[k + 1]) if share else None
+            change = flow_cache.get(triple) if share else None
+            if change is None:
+                delta = flow - previous
+                jerk = np.hypot(delta[..., 0], delta[..., 1])
+                change = (cv2.mean(jerk)[0], grid_means(jerk, grid))
+                if share:
+                    flow_cache[triple] = change
+            accel[k], accel_cells[k] = change
         previous = flow
     return {
         "flow_energy": energy,

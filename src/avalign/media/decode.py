@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from avalign.media.errors import MediaError
@@ -34,6 +35,46 @@ def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, 
     stream.thread_type = "AUTO" if threads != 1 else "SLICE"
     stream.codec_context.thread_count = max(0, threads)
     return container, stream
+
+
+#: Pixel formats whose first plane is the luma (the gray picture) at full resolution.
+_LUMA_FIRST = {
+    "yuv420p",
+    "yuvj420p",
+    "yuv422p",
+    "yuvj422p",
+    "yuv444p",
+    "yuvj444p",
+    "nv12",
+    "nv21",
+    "gray",
+}
+
+
+def gray_thumbnail(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
+    """The frame as 8-bit gray at ``width x height`` (area-averaged), full range 0-255.
+
+    For YUV frames the luma plane *is* the gray picture, so it is read in place and shrunk with
+    OpenCV's area filter, which is an order of magnitude faster than a full software-scaler
+    conversion; limited-range ("TV") luma is stretched to full range. Other formats go through
+    FFmpeg's scaler.
+    """
+    if frame.format.name not in _LUMA_FIRST:
+        small = frame.reformat(width=width, height=height, format="gray", interpolation="AREA")
+        return small.to_ndarray()
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+    full_range = (
+        frame.format.name.startswith("yuvj")
+        or frame.format.name == "gray"
+        or (
+            getattr(frame, "color_range", 0) == 2  # AVCOL_RANGE_JPEG
+        )
+    )
+    if not full_range:
+        small = cv2.convertScaleAbs(small, alpha=255.0 / 219.0, beta=-16.0 * 255.0 / 219.0)
+    return small
 
 
 def iter_frames_at(
@@ -69,8 +110,7 @@ def iter_frames_at(
     held_array: np.ndarray | None = None
 
     def convert(frame: av.VideoFrame) -> np.ndarray:
-        small = frame.reformat(width=width, height=height, format="gray", interpolation="AREA")
-        return small.to_ndarray()
+        return gray_thumbnail(frame, width, height)
 
     try:
         for frame in container.decode(stream):
