@@ -34,6 +34,7 @@ NEEDED = (
     "accel_grid",
     "audio_energy",
     "audio_onset",
+    "audio_flatness",
     "mfcc",
 )
 

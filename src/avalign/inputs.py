@@ -6,7 +6,7 @@ Per step ``t`` a sample gives:
 - ``a_curve``: A(t), the audio energy in log units, ``log10(RMS + 1e-4)`` (a muted step is -4);
 - ``visual``: the visual token ``[V(t), frame_diff(t), flow_accel(t), flow_grid(t), accel_grid(t)]``
   (the grids flattened, grid x grid each);
-- ``audio``: the audio token ``[A(t), onset(t), mfcc(t) (n_mfcc)]``.
+- ``audio``: the audio token ``[A(t), onset(t), flatness(t), mfcc(t) (n_mfcc)]``.
 
 Targets follow the detector's point of view: ``target = 1`` means *misaligned* (the metadata's
 ``Negative``), the positive class of every metric; ``type_index`` numbers the misalignment types.
@@ -47,11 +47,12 @@ def visual_tokens(features: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def audio_tokens(features: dict[str, np.ndarray]) -> np.ndarray:
-    """``(T, 2 + n_mfcc)`` audio token per step."""
+    """``(T, 3 + n_mfcc)`` audio token per step."""
     return np.concatenate(
         [
             audio_curve(features["audio_energy"])[:, None],
             features["audio_onset"][:, None],
+            features["audio_flatness"][:, None],
             features["mfcc"],
         ],
         axis=1,

@@ -192,7 +192,9 @@ def generate_samples(
         failures.warning(video_path, f"skipped: {reason}", sample_id)
     file_paths: dict[str, str] = {}
     if materialize:
-        file_paths = _materialize(stage, samples, folder, settings, failures, workers, progress)
+        file_paths = materialize_samples(
+            stage, samples, folder, settings, failures, workers, progress
+        )
     write_metadata(metadata, samples, seed=config.seed, file_paths=file_paths)
     failures.write_csv(folder / "generate_failures.csv")
     counts = {
@@ -209,7 +211,7 @@ def generate_samples(
     return SamplesStage(samples, folder, stage)
 
 
-def _materialize(
+def materialize_samples(
     stage: DatasetStage,
     samples: list[SampleSpec],
     folder: Path,
@@ -218,6 +220,7 @@ def _materialize(
     workers: int,
     progress: bool,
 ) -> dict[str, str]:
+    """Write ``samples`` as mp4 under ``folder/generated_samples`` (existing files are kept)."""
     out_dir = folder / SAMPLES_FOLDER
     out_dir.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[SampleSpec]] = {}

@@ -95,3 +95,37 @@ def curves_figure(
     axes[-1, 0].set_xlabel("time (s)")
     figure.tight_layout()
     return figure
+
+
+def detection_figure(
+    times: np.ndarray,
+    visual: np.ndarray,
+    audio: np.ndarray,
+    windows: list,
+    lags_ms: np.ndarray,
+    rho: np.ndarray,
+    offset_ms: float,
+    title: str,
+) -> Figure:
+    """V(t) and A(t), the window scores, and the cross-correlation with its peak (one video)."""
+    figure, axes = plt.subplots(3, 1, figsize=(9, 7.5))
+    scale = lambda x: (x - np.min(x)) / max(float(np.ptp(x)), 1e-9)  # noqa: E731
+    axes[0].plot(times, scale(visual), label="V(t) motion")
+    axes[0].plot(times, scale(audio), label="A(t) audio energy", alpha=0.8)
+    axes[0].set_xlabel("time (s)")
+    axes[0].legend(loc="upper right")
+    axes[0].set_title(title)
+    for w in windows:
+        color = "tab:red" if w.out_of_sync else "tab:green"
+        axes[1].hlines(w.p_out_of_sync, w.start_s, w.end_s, color=color, linewidth=3)
+    axes[1].set_ylim(-0.02, 1.02)
+    axes[1].set_ylabel("P(out of sync)")
+    axes[1].set_xlabel("window (s)")
+    axes[1].set_xlim(axes[0].get_xlim())
+    axes[2].plot(lags_ms, rho)
+    axes[2].axvline(offset_ms, color="k", linestyle="--", label=f"peak {offset_ms:+.0f} ms")
+    axes[2].set_xlabel("lag (ms, positive = audio late)")
+    axes[2].set_ylabel("correlation")
+    axes[2].legend(loc="upper right")
+    figure.tight_layout()
+    return figure

@@ -1,4 +1,4 @@
-"""Audio features per feature step: energy A(t), onset strength, and MFCC (torchaudio).
+"""Audio features per feature step: energy A(t), onset strength, flatness and MFCC (torchaudio).
 
 Step ``k`` of a sample covers samples ``[k * n, (k + 1) * n)`` with ``n = sample_rate / fps``, the
 same interval as visual step ``k``, so A(t) and V(t) describe the same instants. MFCC frames
@@ -65,13 +65,18 @@ def audio_features(
         mel = transform.MelSpectrogram(torch.from_numpy(signal))  # (n_mels, frames)
         mel_db = transform.amplitude_to_DB(mel)
         mfcc = torch.matmul(mel_db.transpose(0, 1), transform.dct_mat).numpy()  # (frames, n_mfcc)
-    log_mel = np.log(mel.numpy().T + 1e-6)  # (frames, n_mels)
+    power = mel.numpy().T.astype(np.float64) + 1e-10  # (frames, n_mels)
+    log_mel = np.log(power)
     flux = np.maximum(np.diff(log_mel, axis=0, prepend=log_mel[:1]), 0.0).mean(
         axis=1, keepdims=True
     )
+    # spectral flatness: geometric over arithmetic mean of the band powers; near 1 for white
+    # noise, low for tonal or structured sound
+    flatness = (np.exp(log_mel.mean(axis=1)) / power.mean(axis=1))[:, None]
     steps = _frame_steps(mfcc.shape[0], config.mfcc, per_step)
     return {
         "audio_energy": energy.astype(np.float32),
         "audio_onset": _step_means(flux, steps, n_steps)[:, 0],
+        "audio_flatness": _step_means(flatness, steps, n_steps)[:, 0],
         "mfcc": _step_means(mfcc, steps, n_steps),
     }

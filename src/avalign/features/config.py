@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from avalign.fingerprint import fingerprint
 
 #: Bump when the meaning of a stored feature changes, so old caches are not reused.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 FLOW_METHODS = ("dis", "farneback")
 
 

@@ -1,0 +1,253 @@
+"""``python -m avalign.detect PATH... [--json FILE] [--plots DIR] [key=value ...]``.
+
+Checks each video (files, folders searched recursively, or glob patterns) and prints one verdict
+line per file: ``in sync``, ``audio late by 480 ms (confidence high)``, ``no audio track``,
+``audio replaced by noise from 00:12``, ... Settings are the keys of ``conf/detect.yaml`` given as
+``key=value`` (``model=transformer``, ``source=<run id or .ckpt>``, ``window_s=4``).
+
+Exit status: 0 every file in sync; 1 some file out of sync; 2 some file could not be read (and
+none out of sync); 3 both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
+from avalign.detection.stream import stream_features
+from avalign.detection.verdict import decide
+from avalign.detection.windows import (
+    CONFIDENCE_MEANING,
+    confidence_level,
+    global_offset,
+    score_windows_default,
+    score_windows_trained,
+    window_spans,
+)
+from avalign.features.config import FeatureConfig
+from avalign.inputs import audio_curve
+from avalign.media.errors import MediaError
+
+log = logging.getLogger("avalign.detect")
+SCHEMA_VERSION = 1
+EXIT_OUT_OF_SYNC, EXIT_FAILED = 1, 2
+
+
+def expand(paths: list[str]) -> list[Path]:
+    """Files, folders (searched recursively for videos) and glob patterns -> files, in order."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found += find_videos(path, VIDEO_EXTENSIONS)
+        elif any(c in item for c in "*?[") and not path.exists():
+            found += sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+        else:
+            found.append(path)  # missing files are reported when read
+    return list(dict.fromkeys(found))
+
+
+def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
+    """(trained model or None, feature settings, description) for the configured model."""
+    from avalign.checkpoints import load_model, resolve_checkpoint
+
+    source = cfg.source
+    if source is None and cfg.model is not None:
+        source = latest_run(cfg, str(cfg.model))
+    if source is None:
+        return (
+            None,
+            FeatureConfig(fps=float(cfg.fps), save_frames=False),
+            "training-free cross-correlation",
+        )
+    checkpoint = resolve_checkpoint(str(source), cfg.logger.db_path if cfg.get("logger") else None)
+    model, features = load_model(checkpoint)
+    return (
+        model,
+        dataclasses.replace(features, save_frames=False),
+        f"{type(model).__name__} from {source}",
+    )
+
+
+def latest_run(cfg, model_name: str) -> str:
+    """The id of the most recent finished training run of ``model_name`` in the MLflow store."""
+    from avalign import tracking
+
+    client = tracking.client(cfg.logger.db_path)
+    experiment = client.get_experiment_by_name(cfg.logger.experiment_name)
+    runs = (
+        []
+        if experiment is None
+        else client.search_runs(
+            [experiment.experiment_id],
+            f"tags.`avalign.model` = '{model_name}' and attributes.status = 'FINISHED'",
+            order_by=["start_time DESC"],
+            max_results=20,
+        )
+    )
+    runs = [r for r in runs if r.data.tags.get("avalign.role") != "evaluation"]
+    if not runs:
+        raise SystemExit(
+            f"no finished training run of model={model_name} in {cfg.logger.db_path}: "
+            f"train one (python -m avalign.train model={model_name}) or give source=<run or .ckpt>"
+        )
+    return runs[0].info.run_id
+
+
+def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress: bool) -> dict:
+    """Everything detect says about one file (raises MediaError when it cannot be read)."""
+    fps = features_config.fps
+    bar = tqdm(
+        desc=path.name[:30], unit="step", disable=not progress, leave=False, dynamic_ncols=True
+    )
+    try:
+        features, info = stream_features(path, features_config, tick=bar.update)
+    finally:
+        bar.close()
+    steps = len(features["flow_energy"])
+    spans = window_spans(steps, fps, float(cfg.window_s), float(cfg.hop_s))
+    if model is None:
+        windows = score_windows_default(features, spans, fps, float(cfg.max_lag_s))
+    else:
+        windows = score_windows_trained(model, features, spans, fps)
+    offset, prominence, lags, rho = global_offset(features, fps, float(cfg.max_lag_s))
+    verdict = decide(windows, bool(features["has_audio"]), offset, prominence, 1000.0 / fps)
+    record = {
+        "path": str(path),
+        "status": "ok",
+        "duration_s": round(info.duration_s, 3),
+        "has_audio": bool(features["has_audio"]),
+        "verdict": verdict.text,
+        "out_of_sync": verdict.out_of_sync,
+        "kind": verdict.kind,
+        "since_s": verdict.since_s,
+        "offset_ms": None if verdict.kind in ("mute", "silent", "noise") else round(offset, 1),
+        "offset_prominence": round(prominence, 2),
+        "confidence": verdict.confidence,
+        "confidence_meaning": CONFIDENCE_MEANING[confidence_level(prominence)],
+        "windows": [
+            {**dataclasses.asdict(w), "p_out_of_sync": round(w.p_out_of_sync, 4)} for w in windows
+        ],
+    }
+    if cfg.plots:
+        from avalign.plots import detection_figure
+
+        folder = Path(cfg.plots)
+        folder.mkdir(parents=True, exist_ok=True)
+        figure = detection_figure(
+            features["timestamps"],
+            features["flow_energy"],
+            audio_curve(features["audio_energy"]),
+            windows,
+            lags,
+            rho,
+            offset,
+            f"{path.name}: {verdict.text}",
+        )
+        target = folder / f"{path.stem}.png"
+        figure.savefig(target, dpi=90)
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+        record["plot"] = str(target)
+    return record
+
+
+def table(records: list[dict]) -> str:
+    """A readable table: one line per file."""
+    width = max([len(Path(r["path"]).name) for r in records] + [4])
+    lines = [f"{'file':<{width}}  {'length':>7}  verdict"]
+    for r in records:
+        length = f"{r['duration_s']:6.1f}s" if r.get("duration_s") is not None else "      -"
+        text = r["verdict"] if r["status"] == "ok" else f"ERROR {r['error']}"
+        lines.append(f"{Path(r['path']).name:<{width}}  {length}  {text}")
+    return "\n".join(lines)
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(
+        prog="python -m avalign.detect", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "paths", nargs="+", help="video files, folders or glob patterns; and key=value settings"
+    )
+    parser.add_argument("--json", help="write the full report (every window) to this file")
+    parser.add_argument("--plots", help="folder for one plot per video")
+    args = parser.parse_intermixed_args(argv)
+    overrides = [p for p in args.paths if "=" in p and not Path(p).exists()]
+    args.paths = [p for p in args.paths if p not in overrides]
+    if args.json:
+        overrides.append(f"json={args.json}")
+    if args.plots:
+        overrides.append(f"plots={args.plots}")
+    if not args.paths:
+        parser.error("give at least one video file, folder or pattern")
+    return args, overrides
+
+
+def run(argv: list[str]) -> int:
+    """Check every file; print the table; write JSON and plots if asked; return the exit status."""
+    from hydra import compose, initialize_config_dir
+
+    from avalign.config import config_dir
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    args, overrides = parse(argv)
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="detect", overrides=overrides)
+    model, features_config, description = load_detector(cfg)
+    files = expand(args.paths)
+    records = []
+    for path in tqdm(files, desc="detect", unit="file", disable=not cfg.progress or len(files) < 2):
+        try:
+            records.append(check_file(path, model, features_config, cfg, bool(cfg.progress)))
+        except MediaError as error:
+            log.error("%s", error)
+            records.append({"path": str(path), "status": "error", "error": error.problem})
+    print(f"model: {description}")
+    print(table(records))
+    summary = {
+        "files": len(records),
+        "in_sync": sum(r.get("out_of_sync") is False for r in records),
+        "out_of_sync": sum(bool(r.get("out_of_sync")) for r in records),
+        "failed": sum(r["status"] == "error" for r in records),
+    }
+    if cfg.json:
+        report = {
+            "schema_version": SCHEMA_VERSION,
+            "model": {
+                "description": description,
+                "feature_fps": features_config.fps,
+                "window_s": float(cfg.window_s),
+                "hop_s": float(cfg.hop_s),
+            },
+            "files": records,
+            "summary": summary,
+        }
+        Path(cfg.json).write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
+    return (EXIT_OUT_OF_SYNC if summary["out_of_sync"] else 0) | (
+        EXIT_FAILED if summary["failed"] else 0
+    )
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Detection on the user's own files: streamed features, window scores, offset and a verdict."""

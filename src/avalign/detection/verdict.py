@@ -1,0 +1,87 @@
+"""One plain-words verdict per file from its window scores and global offset estimate."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from avalign.detection.windows import WindowScore, confidence_level
+
+#: Offsets smaller than this are in sync for a viewer (ITU-R BT.1359 detectability: audio
+#: 45 ms early or 125 ms late); we use the larger bound on both sides.
+PERCEPTIBLE_MS = 125.0
+#: Share of windows that must agree before a problem is reported.
+MAJORITY = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    text: str  # e.g. "in sync", "audio late by 480 ms (confidence high)"
+    out_of_sync: bool
+    kind: str  # none | time_shift | noise | mute | silent | distort
+    offset_ms: float | None
+    confidence: str  # high | medium | low
+    since_s: float | None = None  # where the problem starts, when it does not cover the whole file
+
+
+def clock(seconds: float) -> str:
+    """``MM:SS`` (``H:MM:SS`` past an hour)."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return (
+        f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+        if hours
+        else f"{rest // 60:02d}:{rest % 60:02d}"
+    )
+
+
+def onset(windows: list[WindowScore], kind: str) -> float | None:
+    """Start of the earliest window from which most windows show ``kind`` (None if never)."""
+    flags = [w.out_of_sync and w.kind == kind for w in windows]
+    for i in range(len(flags)):
+        if flags[i] and sum(flags[i:]) >= MAJORITY * (len(flags) - i):
+            return windows[i].start_s
+    return None
+
+
+def decide(
+    windows: list[WindowScore], has_audio: bool, offset_ms: float, prominence: float, step_ms: float
+) -> Verdict:
+    """Combine the windows and the global offset into one verdict."""
+    confidence = confidence_level(prominence)
+    if not has_audio:
+        return Verdict("no audio track", True, "mute", None, "high")
+    for kind, words in (("silent", "audio track is silent"), ("noise", "audio replaced by noise")):
+        since = onset(windows, kind)
+        if since is not None:
+            text = words if since == 0 else f"{words} from {clock(since)}"
+            return Verdict(text, True, kind, None, "high", since)
+    flagged = [w for w in windows if w.out_of_sync]
+    if len(flagged) >= MAJORITY * len(windows) and flagged:
+        kind = Counter(w.kind for w in flagged).most_common(1)[0][0]
+        if kind == "distort":
+            since = onset(windows, "distort") or 0.0
+            text = "audio distorted or drifting" + (f" from {clock(since)}" if since else "")
+            return Verdict(text, True, kind, None, confidence, since)
+        if kind == "time_shift":
+            offsets = [w.offset_ms for w in flagged if w.offset_ms is not None]
+            estimate = (
+                offset_ms
+                if confidence != "low" or not offsets
+                else sorted(offsets)[len(offsets) // 2]
+            )
+            return _shift_verdict(estimate, confidence)
+    if abs(offset_ms) >= max(PERCEPTIBLE_MS, step_ms) and confidence == "high":
+        return _shift_verdict(offset_ms, confidence)
+    return Verdict("in sync", False, "none", offset_ms, confidence)
+
+
+def _shift_verdict(offset_ms: float, confidence: str) -> Verdict:
+    side = "late" if offset_ms > 0 else "early"
+    return Verdict(
+        f"audio {side} by {abs(offset_ms):.0f} ms (confidence {confidence})",
+        True,
+        "time_shift",
+        offset_ms,
+        confidence,
+    )
