@@ -1,0 +1,159 @@
+"""`avalign.detect` on files made by the tests: every verdict, bad files, long files, JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from avalign.detect import run
+from avalign.detection.stream import stream_features
+from avalign.features.config import FeatureConfig
+from avalign.media.decode import decode_audio
+from avalign.samples.materialize import encode_sample
+from avalign.samples.perturb import render_sample_audio
+from avalign.samples.plan import SampleSpec
+from media import make_video, truncate
+
+SR = 16000
+
+
+def sample(kind: str, **params) -> SampleSpec:
+    label = 1 if kind == "None" else 0
+    return SampleSpec(f"s_{kind}", "v", "Bark", "test", "v.mp4", 1.0, 9.0, label, kind, **params)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """An 8 s window of a 10 s source, written once per misalignment, like `materialize` does."""
+    folder = tmp_path_factory.mktemp("detect")
+    source = make_video(
+        folder / "source.mp4", seconds=10.0, fps=25, size=(160, 120), sample_rate=SR
+    )
+    audio = decode_audio(source, SR)
+    specs = {
+        "synced": sample("None"),
+        "late": sample("time_shift", offset_ms=480.0),
+        "early": sample("time_shift", offset_ms=-600.0),
+        "noise": sample("noise", snr_db=-5.0, noise_seed=3),
+        "mute": sample("mute"),
+    }
+    made = {}
+    for name, spec in specs.items():
+        made[name] = folder / f"{name}.mp4"
+        encode_sample(source, spec, render_sample_audio(audio, SR, spec), SR, made[name])
+    made["broken"] = truncate(make_video(folder / "broken.mp4", seconds=3.0), 0.5)
+    return made
+
+
+def detect(tmp_path, paths, *extra) -> tuple[int, dict]:
+    report = tmp_path / "report.json"
+    code = run(
+        [*map(str, paths), "--json", str(report), "progress=false", "window_s=4", "hop_s=2", *extra]
+    )
+    return code, json.loads(report.read_text())
+
+
+def test_verdicts_of_the_training_free_default(files, tmp_path):
+    code, report = detect(
+        tmp_path, [files[k] for k in ("synced", "late", "early", "noise", "mute")]
+    )
+    verdicts = {Path(f["path"]).stem: f for f in report["files"]}
+    assert verdicts["synced"]["verdict"] == "in sync" and not verdicts["synced"]["out_of_sync"]
+    assert verdicts["late"]["verdict"].startswith("audio late by")
+    assert verdicts["late"]["offset_ms"] == pytest.approx(480, abs=40)
+    assert verdicts["early"]["verdict"].startswith("audio early by")
+    assert verdicts["early"]["offset_ms"] == pytest.approx(-600, abs=40)
+    assert (
+        verdicts["noise"]["verdict"] == "audio replaced by noise"
+        and verdicts["noise"]["kind"] == "noise"
+    )
+    assert verdicts["mute"]["verdict"] == "no audio track" and verdicts["mute"]["kind"] == "mute"
+    assert code == 1  # some out of sync, none failed
+    assert report["summary"] == {"files": 5, "in_sync": 1, "out_of_sync": 4, "failed": 0}
+
+
+def test_a_corrupt_file_among_good_ones(files, tmp_path, caplog):
+    missing = tmp_path / "nowhere.mp4"
+    code, report = detect(tmp_path, [files["synced"], files["broken"], missing])
+    assert code == 2  # some failed, none out of sync
+    status = {Path(f["path"]).name: f for f in report["files"]}
+    assert status["synced.mp4"]["verdict"] == "in sync"
+    assert (
+        status["broken.mp4"]["status"] == "error"
+        and "not a readable video" in status["broken.mp4"]["error"]
+    )
+    assert status["nowhere.mp4"]["error"] == "file not found"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any(
+        m.endswith(
+            "broken.mp4: not a readable video (corrupt, truncated or not media): "
+            "Invalid data found when processing input"
+        )
+        for m in errors
+    )
+
+
+def test_json_schema_and_plots(files, tmp_path):
+    code, report = detect(tmp_path, [files["late"]], f"plots={tmp_path / 'plots'}")
+    assert code == 1
+    assert report["schema_version"] == 1
+    assert set(report["model"]) == {"description", "feature_fps", "window_s", "hop_s"}
+    entry = report["files"][0]
+    expected = {
+        "path",
+        "status",
+        "duration_s",
+        "has_audio",
+        "verdict",
+        "out_of_sync",
+        "kind",
+        "since_s",
+        "offset_ms",
+        "offset_prominence",
+        "confidence",
+        "confidence_meaning",
+        "windows",
+        "plot",
+    }
+    assert expected <= set(entry)
+    assert entry["confidence"] in ("high", "medium", "low") and entry["confidence_meaning"]
+    assert len(entry["windows"]) == 3  # 8 s in 4 s windows every 2 s
+    for window in entry["windows"]:
+        assert set(window) == {
+            "start_s",
+            "end_s",
+            "p_out_of_sync",
+            "out_of_sync",
+            "kind",
+            "kind_probability",
+            "offset_ms",
+        }
+        assert 0 <= window["p_out_of_sync"] <= 1 and window["end_s"] > window["start_s"]
+    assert Path(entry["plot"]).is_file() and Path(entry["plot"]).stat().st_size > 10_000
+
+
+def test_folders_and_globs_expand(files, tmp_path):
+    code, report = detect(tmp_path, [files["synced"].parent / "s*.mp4", files["mute"].parent])
+    names = sorted(Path(f["path"]).name for f in report["files"])
+    assert names.count("synced.mp4") == 1 and "mute.mp4" in names and "source.mp4" in names
+    assert code == 3  # the broken file in the folder failed and some are out of sync
+
+
+def test_long_video_streams_in_bounded_memory(tmp_path):
+    """Peak memory grows far slower than the video: 4x longer costs well under 2x the memory."""
+    config = FeatureConfig(fps=25.0, save_frames=False)
+    peaks = {}
+    for seconds in (60, 240):
+        path = make_video(
+            tmp_path / f"long{seconds}.mp4", seconds=float(seconds), fps=10, size=(96, 64)
+        )
+        tracemalloc.start()
+        features, info = stream_features(path, config)
+        peaks[seconds] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert len(features["flow_energy"]) == math.floor(info.duration_s * 25 + 1e-6)
+    assert peaks[240] < 2.0 * peaks[60], peaks
