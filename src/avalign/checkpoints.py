@@ -15,23 +15,23 @@ class CheckpointError(Exception):
     """The given source names no usable checkpoint."""
 
 
-def resolve_checkpoint(source: str, db_path: str | Path | None = None) -> Path:
+def resolve_checkpoint(source: str, store: str | Path | None = None) -> Path:
     """A local checkpoint path for ``source``: a ``.ckpt`` file, or the id of an MLflow run."""
     path = Path(source).expanduser()
     if path.is_file():
         return path.resolve()
-    if db_path is None:
+    if store is None:
         raise CheckpointError(
             f"{source}: not a checkpoint file, and no MLflow store to look it up in"
         )
     from avalign import tracking
 
-    client = tracking.client(db_path)
+    client = tracking.client(store)
     try:
         client.get_run(source)
     except Exception as error:
         raise CheckpointError(
-            f"{source}: neither a checkpoint file nor a run in {db_path}"
+            f"{source}: neither a checkpoint file nor a run in {store}"
         ) from error
     target = Path(tempfile.mkdtemp(prefix="avalign-model-"))
     local = Path(client.download_artifacts(source, "model", str(target)))

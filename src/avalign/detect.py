@@ -58,6 +58,7 @@ def expand(paths: list[str]) -> list[Path]:
 
 def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
     """(trained model or None, feature settings, description) for the configured model."""
+    from avalign import tracking
     from avalign.checkpoints import load_model, resolve_checkpoint
 
     source = cfg.source
@@ -69,7 +70,8 @@ def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
             FeatureConfig(fps=float(cfg.fps), save_frames=False),
             "training-free cross-correlation",
         )
-    checkpoint = resolve_checkpoint(str(source), cfg.logger.db_path if cfg.get("logger") else None)
+    store = tracking.store_of(cfg.logger) if cfg.get("logger") else None
+    checkpoint = resolve_checkpoint(str(source), store)
     model, features = load_model(checkpoint)
     return (
         model,
@@ -82,7 +84,7 @@ def latest_run(cfg, model_name: str) -> str:
     """The id of the most recent finished training run of ``model_name`` in the MLflow store."""
     from avalign import tracking
 
-    client = tracking.client(cfg.logger.db_path)
+    client = tracking.client(tracking.store_of(cfg.logger))
     experiment = client.get_experiment_by_name(cfg.logger.experiment_name)
     runs = (
         []
@@ -97,7 +99,7 @@ def latest_run(cfg, model_name: str) -> str:
     runs = [r for r in runs if r.data.tags.get("avalign.role") != "evaluation"]
     if not runs:
         raise SystemExit(
-            f"no finished training run of model={model_name} in {cfg.logger.db_path}: "
+            f"no finished training run of model={model_name} in {tracking.store_of(cfg.logger)}: "
             f"train one (python -m avalign.train model={model_name}) or give source=<run or .ckpt>"
         )
     return runs[0].info.run_id

@@ -14,6 +14,7 @@ import logging
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
+from avalign import tracking
 from avalign.checkpoints import load_model, resolve_checkpoint
 from avalign.config import data_dir, hydra_main
 from avalign.datamodule import SyncDataModule
@@ -26,8 +27,8 @@ log = logging.getLogger(__name__)
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Evaluate ``cfg.source`` on the configured dataset's ``cfg.split`` samples."""
     pl.seed_everything(int(cfg.seed), workers=True)
-    db_path = cfg.logger.db_path if cfg.get("logger") else None
-    checkpoint = resolve_checkpoint(str(cfg.source), db_path)
+    store = tracking.store_of(cfg.logger) if cfg.get("logger") else None
+    checkpoint = resolve_checkpoint(str(cfg.source), store)
     model, feature_config = load_model(checkpoint)
     progress = bool(cfg.progress)
     dataset = prepare_dataset(

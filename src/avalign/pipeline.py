@@ -20,6 +20,7 @@ from avalign.failures import FailureLog
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import ExtractReport, extract_samples
 from avalign.layout import corpus_dir, dataset_dir, features_dir, file_digest, samples_dir
+from avalign.locking import exclusive
 from avalign.parallel import parallel_map
 from avalign.samples.materialize import (
     SAMPLES_FOLDER,
@@ -94,7 +95,16 @@ def prepare_dataset(
     if reuse and PreparedDataset.exists(folder):
         log.info("dataset %s: reusing %s", name, folder)
         return DatasetStage(PreparedDataset.read(folder), folder)
+    with exclusive(folder):  # parallel jobs: one builds, the others wait and reuse
+        if reuse and PreparedDataset.exists(folder):
+            return DatasetStage(PreparedDataset.read(folder), folder)
+        return _prepare(settings, kind, name, folder, data_dir, workers, progress)
 
+
+def _prepare(
+    settings: dict, kind: str, name: str, folder: Path, data_dir: Path, workers: int, progress: bool
+) -> DatasetStage:
+    """Build a prepared dataset (the caller holds the folder's lock)."""
     if kind == "synthetic":
         from avalign.datasets.synthetic import generate_corpus
 
@@ -185,7 +195,23 @@ def generate_samples(
         samples = [spec for spec, _ in read_metadata(metadata)]
         log.info("samples: reusing %d from %s", len(samples), metadata)
         return SamplesStage(samples, folder, stage)
+    with exclusive(folder):
+        if reuse and metadata.is_file() and not materialize:
+            return SamplesStage([spec for spec, _ in read_metadata(metadata)], folder, stage)
+        return _generate(stage, config, settings, materialize, folder, metadata, workers, progress)
 
+
+def _generate(
+    stage: DatasetStage,
+    config: SampleConfig,
+    settings: dict,
+    materialize: bool,
+    folder: Path,
+    metadata: Path,
+    workers: int,
+    progress: bool,
+) -> SamplesStage:
+    """Plan (and maybe write) the samples (the caller holds the folder's lock)."""
     samples, report = plan_samples(stage.dataset.segments, config)
     failures = FailureLog("generate")
     for sample_id, video_path, reason in report.skipped:

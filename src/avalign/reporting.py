@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ def _sweep_context() -> tuple[str | None, str | None]:
     return sweep_dir.name, tracking.parent_run_id(sweep_dir)
 
 
+def _is_first_process() -> bool:
+    ranks = ("LOCAL_RANK", "NODE_RANK", "RANK")
+    return all(int(os.environ.get(name, "0") or 0) == 0 for name in ranks)
+
+
 def _job_number() -> str | None:
     try:
         from hydra.core.hydra_config import HydraConfig
@@ -62,22 +68,25 @@ class RunRecorder:
     def __init__(self, cfg: DictConfig, run_id: str) -> None:
         self.cfg = cfg
         self.run_id = run_id
-        self.db_path = Path(cfg.logger.db_path).expanduser().resolve()
-        self.client = tracking.client(self.db_path)
-        self.ui_command = tracking.ui_command(self.db_path)
+        self.store = tracking.store_of(cfg.logger)
+        self.client = tracking.client(self.store)
+        self.ui_command = tracking.ui_command(self.store)
 
     @classmethod
     def start(
         cls, cfg: DictConfig, tags: dict[str, str], run_name: str | None = None
     ) -> RunRecorder | None:
-        """Create the run (None when the logger is ``none``) and log the config once."""
-        if not cfg.get("logger"):
+        """Create the run (None when the logger is ``none``) and log the config once.
+
+        Only the first process of a distributed run records anything: DDP children (their
+        ``LOCAL_RANK`` or ``NODE_RANK`` is not 0) get None, so one job is one MLflow run.
+        """
+        if not cfg.get("logger") or not _is_first_process():
             return None
         tracking.quiet_mlflow()
-        client = tracking.client(cfg.logger.db_path)
-        experiment = tracking.experiment_id(
-            client, cfg.logger.experiment_name, cfg.logger.artifact_dir
-        )
+        client = tracking.client(tracking.store_of(cfg.logger))
+        artifacts = None if cfg.logger.get("tracking_uri") else cfg.logger.artifact_dir
+        experiment = tracking.experiment_id(client, cfg.logger.experiment_name, artifacts)
         sweep_id, parent = _sweep_context()
         all_tags = {
             **tags,
@@ -111,7 +120,7 @@ class RunRecorder:
 
         return MLFlowLogger(
             experiment_name=self.cfg.logger.experiment_name,
-            tracking_uri=tracking.tracking_uri(self.db_path),
+            tracking_uri=tracking.tracking_uri(self.store),
             run_id=self.run_id,
         )
 

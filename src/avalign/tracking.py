@@ -25,30 +25,49 @@ PARENT_FILE = "mlflow_parent_run.json"
 MAX_PARAM_CHARS = 6000
 
 
-def tracking_uri(db_path: str | Path) -> str:
-    """``sqlite:////abs/path/mlflow.db`` for a database path (made absolute)."""
-    return f"sqlite:///{Path(db_path).expanduser().resolve()}"
+URI_SCHEMES = ("http://", "https://", "sqlite:", "postgresql", "mysql", "databricks")
 
 
-def ui_command(db_path: str | Path) -> str:
-    """The command that shows this store in the MLflow UI."""
-    return f"mlflow ui --backend-store-uri {tracking_uri(db_path)}"
+def tracking_uri(store: str | Path) -> str:
+    """The tracking URI of a store: a URI as given, or ``sqlite:////abs/path`` for a file path."""
+    text = str(store)
+    if text.startswith(URI_SCHEMES):
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-def client(db_path: str | Path):
-    """An MlflowClient on the SQLite store (the folder is created if needed)."""
+def store_of(logger) -> str:
+    """The store a logger config points at: its ``tracking_uri`` (a server) or its ``db_path``."""
+    return str(logger.get("tracking_uri") or logger.db_path)
+
+
+def ui_command(store: str | Path) -> str:
+    """The command that shows this store in the MLflow UI (or the server's address)."""
+    uri = tracking_uri(store)
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri} in a browser"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def client(store: str | Path):
+    """An MlflowClient on a store: a SQLite file (its folder is created) or a tracking URI."""
     from mlflow.tracking import MlflowClient
 
-    Path(db_path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=tracking_uri(db_path))
+    uri = tracking_uri(store)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=uri)
 
 
-def experiment_id(mlflow_client, name: str, artifact_dir: str | Path) -> str:
-    """Id of the named experiment, created with an absolute artifact location if missing."""
+def experiment_id(mlflow_client, name: str, artifact_dir: str | Path | None) -> str:
+    """Id of the named experiment, created with an absolute artifact location if missing.
+
+    With a tracking server (``artifact_dir`` None) the server's artifact root is used.
+    """
     existing = mlflow_client.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
-    location = Path(artifact_dir).expanduser().resolve().as_uri()
+    location = Path(artifact_dir).expanduser().resolve().as_uri() if artifact_dir else None
     try:
         return mlflow_client.create_experiment(name, artifact_location=location)
     except Exception:  # created by a parallel job in the meantime
@@ -110,8 +129,9 @@ class SweepCallback(Callback):
             return
         sweep_dir = Path(config.hydra.sweep.dir)  # HydraConfig is not set yet at this point
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        mlflow_client = client(logger.db_path)
-        experiment = experiment_id(mlflow_client, logger.experiment_name, logger.artifact_dir)
+        mlflow_client = client(store_of(logger))
+        artifacts = None if logger.get("tracking_uri") else logger.artifact_dir
+        experiment = experiment_id(mlflow_client, logger.experiment_name, artifacts)
         run = mlflow_client.create_run(
             experiment,
             run_name=f"sweep {sweep_dir.name}",
@@ -125,7 +145,7 @@ class SweepCallback(Callback):
         overrides = " ".join(config.hydra.overrides.task)
         mlflow_client.log_param(run.info.run_id, "sweep_overrides", overrides[:MAX_PARAM_CHARS])
         (sweep_dir / PARENT_FILE).write_text(json.dumps({"run_id": run.info.run_id}))
-        log.info("sweep parent run %s (%s)", run.info.run_id, ui_command(logger.db_path))
+        log.info("sweep parent run %s (%s)", run.info.run_id, ui_command(store_of(logger)))
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         logger = config.get("logger")
@@ -133,7 +153,7 @@ class SweepCallback(Callback):
             return
         run_id = parent_run_id(config.hydra.sweep.dir)
         if run_id is not None:
-            client(logger.db_path).set_terminated(run_id)
+            client(store_of(logger)).set_terminated(run_id)
 
 
 def environment_overrides() -> dict[str, str]:

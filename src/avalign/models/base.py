@@ -10,6 +10,7 @@ last scores of each split so that the training script can plot them.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import pytorch_lightning as pl
@@ -17,6 +18,10 @@ import torch
 
 from avalign.inputs import InputStats
 from avalign.metrics import best_theta, classification_metrics, offset_metrics
+
+# Epoch metrics are computed from outputs gathered from every process (identical on all ranks)
+# and logged from rank 0 only, so Lightning's advice to reduce them with sync_dist does not apply.
+warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
 class SyncModel(pl.LightningModule):
