@@ -44,7 +44,7 @@ def extraction_throughput(clips: int, scratch: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    (samples,) = (scratch / "data").glob("datasets/*/samples-*")
+    (samples,) = [p for p in (scratch / "data").glob("datasets/*/samples-*") if p.is_dir()]
     rates = {}
     for workers in (1, 2):
         for old in samples.glob("features-*"):
