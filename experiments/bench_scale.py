@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import av
+from bench_extraction import bare_decode  # the same baseline as the extraction benchmark
 
 AVE_CLIPS = 4143
 
@@ -31,50 +30,52 @@ def run(command: list[str]) -> float:
 
 
 def extraction_throughput(clips: int, scratch: Path) -> None:
-    """Extract the same corpus with 1 and 2 workers; print clips/s, speed-up and peak RSS."""
-    common = [
-        f"paths.data_dir={scratch / 'data'}",
-        f"paths.output_dir={scratch / 'out'}",
-        f"dataset.num_clips={clips}",
-        "progress=false",
-    ]
-    subprocess.run(
-        [sys.executable, "-m", "avalign.generate", *common, "workers=2"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    (samples,) = [p for p in (scratch / "data").glob("datasets/*/samples-*") if p.is_dir()]
+    """Extract the same samples with 1 and 2 workers; print clips/s, speed-up and peak RSS.
+
+    Timed around the library call (`extract_samples`), so interpreter start-up is left out but
+    starting the worker processes is included. Peak RSS: this process for 1 worker, the largest
+    worker process for 2.
+    """
+    from hydra import compose, initialize_config_dir
+
+    from avalign.config import config_dir
+    from avalign.features.config import FeatureConfig
+    from avalign.features.extract import extract_samples
+    from avalign.pipeline import generate_samples, prepare_dataset
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(
+            config_name="generate",
+            overrides=[
+                f"paths.data_dir={scratch / 'data'}",
+                f"dataset.num_clips={clips}",
+                "progress=false",
+            ],
+        )
+    dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=2, progress=False)
+    samples = generate_samples(dataset, cfg.generate, progress=False)
     rates = {}
     for workers in (1, 2):
-        for old in samples.glob("features-*"):
-            shutil.rmtree(old)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        seconds = run(
-            [sys.executable, "-m", "avalign.extract", *common, f"extract.workers={workers}"]
+        target = scratch / f"features-{workers}"
+        started = time.perf_counter()
+        report = extract_samples(
+            samples.samples,
+            dataset.dataset.root,
+            target,
+            FeatureConfig(),
+            workers=workers,
+            progress=False,
         )
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        seconds = time.perf_counter() - started
+        who = resource.RUSAGE_SELF if workers == 1 else resource.RUSAGE_CHILDREN
+        peak = resource.getrusage(who).ru_maxrss / 1024
         rates[workers] = clips / seconds
         print(
-            f"extract {clips} clips, workers={workers}: {seconds:.1f} s, "
-            f"{rates[workers]:.2f} clips/s, peak RSS of a process {max(peak, before) / 1024:.0f} MB"
+            f"extract {clips} clips ({report.done} samples), workers={workers}: {seconds:.1f} s, "
+            f"{rates[workers]:.2f} clips/s, peak RSS per worker {peak:.0f} MB"
         )
     print(f"2 workers vs 1: {rates[2] / rates[1]:.2f}x")
     print(f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {AVE_CLIPS / rates[2] / 60:.1f} min")
-
-
-def bare_decode(path: Path) -> float:
-    started = time.perf_counter()
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "SLICE"
-        stream.codec_context.thread_count = 1
-        for _ in container.decode(stream):
-            pass
-    with av.open(str(path)) as container:
-        for _ in container.decode(audio=0):
-            pass
-    return time.perf_counter() - started
 
 
 def detect_long_video(minutes: float, scratch: Path) -> None:
@@ -104,7 +105,7 @@ def detect_long_video(minutes: float, scratch: Path) -> None:
     )
 
 
-def training_throughput(scratch: Path) -> None:
+def training_throughput(clips: int, scratch: Path) -> None:
     """Samples per second of one training epoch of each model on the cached features."""
     from hydra import compose, initialize_config_dir
 
@@ -114,7 +115,12 @@ def training_throughput(scratch: Path) -> None:
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose(
             config_name="train",
-            overrides=[f"paths.data_dir={scratch / 'data'}", "progress=false", "logger=none"],
+            overrides=[
+                f"paths.data_dir={scratch / 'data'}",
+                f"dataset.num_clips={clips}",
+                "progress=false",
+                "logger=none",
+            ],
         )
     datamodule, _ = prepare_data(cfg)
     import pytorch_lightning as pl
@@ -145,12 +151,15 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--skip-detect", action="store_true")
+    parser.add_argument("--only", choices=("extraction", "training", "detect"), default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        extraction_throughput(args.clips, scratch)
-        training_throughput(scratch)
-        if not args.skip_detect:
+        if args.only in (None, "extraction", "training"):
+            extraction_throughput(args.clips, scratch)
+        if args.only in (None, "training"):
+            training_throughput(args.clips, scratch)
+        if args.only in (None, "detect") and not args.skip_detect:
             detect_long_video(args.long_minutes, scratch)
 
 

@@ -16,9 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from avalign import tracking
 from avalign.checkpoints import load_model, resolve_checkpoint
-from avalign.config import data_dir, hydra_main
+from avalign.config import hydra_main
 from avalign.datamodule import SyncDataModule
-from avalign.pipeline import extract_features, generate_samples, prepare_dataset
+from avalign.pipeline import data_stages
 from avalign.reporting import RunRecorder, results_table
 
 log = logging.getLogger(__name__)
@@ -31,19 +31,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     checkpoint = resolve_checkpoint(str(cfg.source), store)
     model, feature_config = load_model(checkpoint)
     progress = bool(cfg.progress)
-    dataset = prepare_dataset(
-        cfg.dataset, data_dir(cfg), workers=int(cfg.dataset.workers), progress=progress
-    )
-    samples = generate_samples(
-        dataset, cfg.generate, workers=int(cfg.generate.workers), progress=progress
-    )
-    features = extract_features(
-        samples,
-        dataclasses.asdict(feature_config),
-        workers=int(cfg.extract.workers),
-        threads=int(cfg.extract.threads),
-        progress=progress,
-    )
+    features = data_stages(cfg, dataclasses.asdict(feature_config))
+    samples, dataset = features.samples, features.samples.dataset
     module = SyncDataModule(
         features.folder, samples.metadata_csv, features.config, seed=int(cfg.seed)
     )

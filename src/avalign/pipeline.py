@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from avalign.config import data_dir as configured_data_dir
 from avalign.datasets.ave import DatasetError, prepare_ave
 from avalign.datasets.folder import prepare_folder
 from avalign.datasets.prepared import FAILURES_CSV, PreparedDataset
@@ -329,10 +330,37 @@ def extract_features(
     return FeaturesStage(folder, config, stage, report)
 
 
+def data_stages(
+    cfg, feature: Mapping | None = None, *, shard_index: int = 0, num_shards: int = 1
+) -> FeaturesStage:
+    """Stages 1-3 for a composed config (``dataset``, ``generate``, ``feature``, ``extract``,
+    ``progress`` keys), each reused when present; ``feature`` overrides ``cfg.feature``."""
+    progress = bool(cfg.progress)
+    dataset = prepare_dataset(
+        cfg.dataset,
+        configured_data_dir(cfg),
+        workers=int(cfg.dataset.workers),
+        progress=progress,
+    )
+    samples = generate_samples(
+        dataset, cfg.generate, workers=int(cfg.generate.workers), progress=progress
+    )
+    return extract_features(
+        samples,
+        cfg.feature if feature is None else feature,
+        workers=int(cfg.extract.workers),
+        shard_index=shard_index,
+        num_shards=num_shards,
+        threads=int(cfg.extract.threads),
+        progress=progress,
+    )
+
+
 __all__ = [
     "DatasetStage",
     "FeaturesStage",
     "SamplesStage",
+    "data_stages",
     "extract_features",
     "generate_samples",
     "prepare_dataset",

@@ -20,10 +20,10 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from avalign.augment import AugmentConfig
-from avalign.config import data_dir, hydra_main
+from avalign.config import hydra_main
 from avalign.datamodule import SyncDataModule
 from avalign.models.base import SyncModel
-from avalign.pipeline import extract_features, generate_samples, prepare_dataset
+from avalign.pipeline import data_stages
 from avalign.reporting import RunRecorder, results_table
 
 log = logging.getLogger(__name__)
@@ -47,20 +47,8 @@ def build_model(
 
 def prepare_data(cfg: DictConfig) -> tuple[SyncDataModule, dict[str, str]]:
     """Make or reuse dataset, samples and features; return the data module and fingerprints."""
-    progress = bool(cfg.progress)
-    dataset = prepare_dataset(
-        cfg.dataset, data_dir(cfg), workers=int(cfg.dataset.workers), progress=progress
-    )
-    samples = generate_samples(
-        dataset, cfg.generate, workers=int(cfg.generate.workers), progress=progress
-    )
-    features = extract_features(
-        samples,
-        cfg.feature,
-        workers=int(cfg.extract.workers),
-        threads=int(cfg.extract.threads),
-        progress=progress,
-    )
+    features = data_stages(cfg)
+    samples, dataset = features.samples, features.samples.dataset
     augment_settings = cfg.model.get("augment")
     augment = AugmentConfig(
         **(OmegaConf.to_container(augment_settings, resolve=True) if augment_settings else {})

@@ -102,13 +102,8 @@ def parse_line(
     return Segment(video_id, category, quality, float(start), float(end), line)
 
 
-def read_annotation_file(
-    path: str | Path, *, max_time_s: float = DEFAULT_MAX_TIME_S
-) -> tuple[list[Segment], list[LineProblem]]:
-    """Read an AVE annotation or split file: the good segments and the problems, in file order."""
-    path = Path(path)
-    segments: list[Segment] = []
-    problems: list[LineProblem] = []
+def _lines(path: Path):
+    """(line number, text) of every non-blank line, without the optional header and BOM."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for number, raw in enumerate(handle, start=1):
             text = raw.rstrip("\r\n")
@@ -116,8 +111,18 @@ def read_annotation_file(
                 continue
             if number == 1 and text.strip().lower().replace(" ", "").startswith(HEADER_PREFIX):
                 continue
-            parsed = parse_line(text, number, max_time_s=max_time_s)
-            (segments if isinstance(parsed, Segment) else problems).append(parsed)
+            yield number, text
+
+
+def read_annotation_file(
+    path: str | Path, *, max_time_s: float = DEFAULT_MAX_TIME_S
+) -> tuple[list[Segment], list[LineProblem]]:
+    """Read an AVE annotation or split file: the good segments and the problems, in file order."""
+    segments: list[Segment] = []
+    problems: list[LineProblem] = []
+    for number, text in _lines(Path(path)):
+        parsed = parse_line(text, number, max_time_s=max_time_s)
+        (segments if isinstance(parsed, Segment) else problems).append(parsed)
     return segments, problems
 
 
@@ -129,23 +134,17 @@ def read_split_ids(path: str | Path) -> tuple[list[str], list[LineProblem]]:
     """
     ids: list[str] = []
     problems: list[LineProblem] = []
-    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
-            text = raw.rstrip("\r\n")
-            if not text.strip():
-                continue
-            if number == 1 and text.strip().lower().replace(" ", "").startswith(HEADER_PREFIX):
-                continue
-            fields = text.split("&")
-            problem = (
-                f"expected {FIELD_COUNT} '&'-separated fields, found {len(fields)}"
-                if len(fields) != FIELD_COUNT
-                else check_video_id(fields[1])
-            )
-            if problem:
-                problems.append(LineProblem(number, text, problem))
-            else:
-                ids.append(fields[1])
+    for number, text in _lines(Path(path)):
+        fields = text.split("&")
+        problem = (
+            f"expected {FIELD_COUNT} '&'-separated fields, found {len(fields)}"
+            if len(fields) != FIELD_COUNT
+            else check_video_id(fields[1])
+        )
+        if problem:
+            problems.append(LineProblem(number, text, problem))
+        else:
+            ids.append(fields[1])
     return ids, problems
 
 
