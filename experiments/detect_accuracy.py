@@ -21,6 +21,7 @@ from hydra import compose, initialize_config_dir
 from avalign.config import config_dir, data_dir
 from avalign.detect import check_file, load_detector
 from avalign.failures import FailureLog
+from avalign.media.errors import MediaError
 from avalign.pipeline import generate_samples, materialize_samples, prepare_dataset
 
 KINDS = {
@@ -72,15 +73,24 @@ def main() -> None:
     agree: dict[str, list[bool]] = defaultdict(list)
     kind_right: list[bool] = []
     offset_errors: list[float] = []
+    failed = 0
     for spec, path in files:
-        record = check_file(Path(path), model, features, detect_cfg, progress=False)
+        try:
+            record = check_file(Path(path), model, features, detect_cfg, progress=False)
+        except MediaError as error:
+            print(f"unreadable: {error}")
+            failed += 1
+            continue
         agree[spec.misalignment].append(record["out_of_sync"] == (spec.label == 0))
         if spec.label == 0:
             kind_right.append(record["kind"] in KINDS[spec.misalignment])
         if spec.misalignment == "time_shift" and record["offset_ms"] is not None:
             offset_errors.append(abs(record["offset_ms"] - spec.offset_ms))
     total = [a for values in agree.values() for a in values]
-    print(f"detector: {description}; feature fps {features.fps:g}; {len(total)} files")
+    print(
+        f"detector: {description}; feature fps {features.fps:g}; "
+        f"{len(total)} files ({failed} unreadable)"
+    )
     print(f"verdict agrees with the label: {sum(total) / len(total):.3f}")
     for kind, values in sorted(agree.items()):
         print(f"  {kind:10} {sum(values) / len(values):.3f}  ({len(values)} files)")

@@ -19,6 +19,8 @@ from avalign.media.errors import MediaError
 
 #: A clip shorter than this cannot hold a single sample (samples are at least 1 s long).
 MIN_DURATION_S = 1.0
+#: Frame-count rounding: a 1 s cut of a 24 fps video can hold 23 frames (0.96 s).
+DURATION_SLACK_S = 0.05
 #: Frame-interval spread (relative to the median interval) above which a stream is variable-rate.
 VFR_TOLERANCE = 0.25
 #: A file whose packets stop this much before its declared duration is truncated.
@@ -113,7 +115,7 @@ def probe_media(path: str | Path) -> MediaInfo:
     intervals = np.diff(times)
     step = float(np.median(intervals)) if intervals.size else 0.0
     duration = float(times[-1] - min(times[0], 0.0) + step)
-    if duration < MIN_DURATION_S:
+    if duration < MIN_DURATION_S - DURATION_SLACK_S:
         raise MediaError(
             path, f"too short: {duration:.2f} s (at least {MIN_DURATION_S:.0f} s needed)"
         )
