@@ -21,13 +21,18 @@ from avalign.media.errors import MediaError
 TIME_EPS = 1e-6
 
 
-def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, av.VideoStream]:
+def _open(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading; failures become a one-line `MediaError`."""
     try:
-        container = av.open(str(path), mode="r")
+        return av.open(str(path), mode="r")
     except FileNotFoundError as error:
         raise MediaError(path, "file not found") from error
     except av.error.FFmpegError as error:
         raise MediaError(path, f"cannot open: {error.strerror}") from error
+
+
+def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, av.VideoStream]:
+    container = _open(path)
     if not container.streams.video:
         container.close()
         raise MediaError(path, "no video stream")
@@ -179,12 +184,7 @@ def decode_audio(
     the time relation that the file gives them. Channels are averaged to mono.
     """
     path = Path(path)
-    try:
-        container = av.open(str(path), mode="r")
-    except FileNotFoundError as error:
-        raise MediaError(path, "file not found") from error
-    except av.error.FFmpegError as error:
-        raise MediaError(path, f"cannot open: {error.strerror}") from error
+    container = _open(path)
     try:
         if not container.streams.audio:
             return None
