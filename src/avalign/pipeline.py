@@ -30,7 +30,7 @@ from avalign.samples.materialize import (
     sample_file,
 )
 from avalign.samples.metadata import METADATA_CSV, read_metadata, write_metadata
-from avalign.samples.plan import SampleConfig, SampleSpec, plan_samples
+from avalign.samples.plan import SampleConfig, SampleSpec, group_by_video, plan_samples
 
 log = logging.getLogger(__name__)
 
@@ -250,18 +250,15 @@ def materialize_samples(
     """Write ``samples`` as mp4 under ``folder/generated_samples`` (existing files are kept)."""
     out_dir = folder / SAMPLES_FOLDER
     out_dir.mkdir(parents=True, exist_ok=True)
-    groups: dict[str, list[SampleSpec]] = {}
-    for spec in samples:
-        groups.setdefault(spec.video_id, []).append(spec)
     jobs = [
         MaterializeJob(
             stage.dataset.root / group[0].source_path,
-            tuple(group),
+            group,
             out_dir,
             int(settings.get("materialize_sample_rate", 16000)),
             int(settings.get("materialize_crf", 18)),
         )
-        for _, group in sorted(groups.items())
+        for group in group_by_video(samples)
     ]
     paths: dict[str, str] = {}
     for outcome in parallel_map(

@@ -10,7 +10,6 @@ over worker processes; finished samples are skipped on a rerun.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from avalign.media.decode import decode_audio, decode_frames_at
 from avalign.media.errors import MediaError
 from avalign.parallel import parallel_map
 from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
-from avalign.samples.plan import SampleSpec
+from avalign.samples.plan import SampleSpec, group_by_video
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +191,9 @@ def extract_samples(
     cache = FeatureCache(cache_dir, config)
     cache.prepare()
     mine = shard_of([s.video_id for s in samples], shard_index, num_shards)
-    by_video: dict[str, list[SampleSpec]] = defaultdict(list)
-    for spec in samples:
-        if spec.video_id in mine:
-            by_video[spec.video_id].append(spec)
     jobs = [
-        ExtractJob(dataset_root / group[0].source_path, tuple(group), cache_dir, config, threads)
-        for _, group in sorted(by_video.items())
+        ExtractJob(dataset_root / group[0].source_path, group, cache_dir, config, threads)
+        for group in group_by_video([s for s in samples if s.video_id in mine])
     ]
     failures = FailureLog("extract")
     report = ExtractReport()

@@ -233,3 +233,12 @@ def plan_samples(
     ordered = sorted(segments, key=lambda s: (s.video_id, s.start_s, s.source_line))
     samples = [spec for segment in ordered for spec in plan_segment(segment, config, report)]
     return samples, report
+
+
+def group_by_video(samples: list[SampleSpec]) -> list[tuple[SampleSpec, ...]]:
+    """The samples of each source video together (videos sorted by id, sample order kept):
+    the unit of work of every stage that decodes a source once for all its samples."""
+    groups: dict[str, list[SampleSpec]] = {}
+    for spec in samples:
+        groups.setdefault(spec.video_id, []).append(spec)
+    return [tuple(group) for _, group in sorted(groups.items())]
