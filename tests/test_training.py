@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from avalign import tracking
 from avalign.checkpoints import load_model, resolve_checkpoint
 from avalign.config import config_dir
 from avalign.evaluate import evaluate
@@ -45,6 +46,14 @@ def test_every_model_and_experiment_composes(model, experiment):
     cfg = compose_config("train", overrides)
     assert cfg.model._target_.startswith("avalign.models.")
     assert cfg.trainer.max_epochs >= 1 and cfg.logger.db_path.endswith("mlflow.db")
+
+
+@pytest.mark.parametrize("experiment", config_files("experiment"))
+def test_logger_none_logs_nowhere_even_under_an_experiment_overlay(experiment):
+    """Overlays set ``logger.run_name``; with ``logger=none`` that must not revive MLflow."""
+    cfg = compose_config("train", [f"experiment={experiment}", "logger=none"])
+    assert not tracking.logs_anywhere(cfg.get("logger"))
+    assert tracking.logs_anywhere(compose_config("train", [f"experiment={experiment}"]).logger)
 
 
 @pytest.mark.parametrize(

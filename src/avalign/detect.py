@@ -70,7 +70,7 @@ def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
             FeatureConfig(fps=float(cfg.fps), save_frames=False),
             "training-free cross-correlation",
         )
-    store = tracking.store_of(cfg.logger) if cfg.get("logger") else None
+    store = tracking.store_of(cfg.logger) if tracking.logs_anywhere(cfg.get("logger")) else None
     checkpoint = resolve_checkpoint(str(source), store)
     model, features = load_model(checkpoint)
     return (

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Evaluate ``cfg.source`` on the configured dataset's ``cfg.split`` samples."""
     pl.seed_everything(int(cfg.seed), workers=True)
-    store = tracking.store_of(cfg.logger) if cfg.get("logger") else None
+    store = tracking.store_of(cfg.logger) if tracking.logs_anywhere(cfg.get("logger")) else None
     checkpoint = resolve_checkpoint(str(cfg.source), store)
     model, feature_config = load_model(checkpoint)
     progress = bool(cfg.progress)

@@ -81,7 +81,7 @@ class RunRecorder:
         Only the first process of a distributed run records anything: DDP children (their
         ``LOCAL_RANK`` or ``NODE_RANK`` is not 0) get None, so one job is one MLflow run.
         """
-        if not cfg.get("logger") or not _is_first_process():
+        if not tracking.logs_anywhere(cfg.get("logger")) or not _is_first_process():
             return None
         tracking.quiet_mlflow()
         client = tracking.client(tracking.store_of(cfg.logger))

@@ -36,6 +36,12 @@ def tracking_uri(store: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
+def logs_anywhere(logger) -> bool:
+    """Whether a logger config names a store: ``logger=none`` is empty, but an experiment overlay
+    may still add keys such as ``run_name`` to it, so its mere presence is not enough."""
+    return bool(logger) and bool(logger.get("tracking_uri") or logger.get("db_path"))
+
+
 def store_of(logger) -> str:
     """The store a logger config points at: its ``tracking_uri`` (a server) or its ``db_path``."""
     return str(logger.get("tracking_uri") or logger.db_path)
@@ -125,7 +131,7 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         logger = config.get("logger")
-        if not logger:
+        if not logs_anywhere(logger):
             return
         sweep_dir = Path(config.hydra.sweep.dir)  # HydraConfig is not set yet at this point
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +155,7 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         logger = config.get("logger")
-        if not logger:
+        if not logs_anywhere(logger):
             return
         run_id = parent_run_id(config.hydra.sweep.dir)
         if run_id is not None:
