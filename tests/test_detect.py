@@ -100,7 +100,7 @@ def test_a_corrupt_file_among_good_ones(files, tmp_path, caplog):
 def test_json_schema_and_plots(files, tmp_path):
     code, report = detect(tmp_path, [files["late"]], f"plots={tmp_path / 'plots'}")
     assert code == 1
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert set(report["model"]) == {"description", "feature_fps", "window_s", "hop_s"}
     entry = report["files"][0]
     expected = {
@@ -113,7 +113,8 @@ def test_json_schema_and_plots(files, tmp_path):
         "kind",
         "since_s",
         "offset_ms",
-        "offset_prominence",
+        "offset_method",
+        "offset_strength",
         "confidence",
         "confidence_meaning",
         "windows",
@@ -157,3 +158,16 @@ def test_long_video_streams_in_bounded_memory(tmp_path):
         tracemalloc.stop()
         assert len(features["flow_energy"]) == math.floor(info.duration_s * 25 + 1e-6)
     assert peaks[240] < 2.0 * peaks[60], peaks
+
+
+def test_lag_head_offset_averages_window_probabilities():
+    from avalign.detection.windows import lag_head_offset
+
+    # two windows point at +3 steps, one confused window at -2: the file is 3 steps late
+    windows = [{3: 0.8, 2: 0.1, 4: 0.1}, {3: 0.7, 4: 0.3}, {-2: 0.9, 0: 0.1}]
+    estimate = lag_head_offset(windows, fps=25.0)
+    assert estimate.method == "lag_head"
+    assert 3 * 40 <= estimate.offset_ms <= 3.5 * 40  # refined towards 4, never past half a step
+    assert estimate.strength == pytest.approx((0.8 + 0.1 + 0.1 + 0.7 + 0.3) / 3)
+    assert estimate.confidence == "medium"  # 0.67: two of three windows agree
+    assert estimate.lags_ms[estimate.curve.argmax()] == 120.0

@@ -227,3 +227,23 @@ def test_multirun_makes_one_child_run_per_job_under_one_parent(tiny, tmp_path, s
     # every job wrote into its own output folder
     job_dirs = list((tmp_path / "out").glob("train-multirun/*/*/.hydra"))
     assert len(job_dirs) == jobs
+
+
+def test_detect_with_a_trained_transformer_uses_its_lag_head(tiny, tmp_path):
+    """`detect model=transformer` finds the latest run, scores windows, and takes the file's
+    offset from the lag head (not from the training-free correlation)."""
+    import json
+
+    from avalign.detect import run
+
+    base, overrides = tiny
+    train(compose_config("train", [*overrides, "model=transformer", "model.epochs=1"]))
+    video = sorted((base / "data" / "corpora").rglob("*.mp4"))[0]
+    report = tmp_path / "report.json"
+    data = f"paths.data_dir={base / 'data'}"
+    code = run([str(video), "--json", str(report), "model=transformer", "progress=false", data])
+    entry = json.loads(report.read_text())["files"][0]
+    assert code in (0, 1) and entry["status"] == "ok"
+    assert entry["offset_method"] == "lag_head" and 0 < entry["offset_strength"] <= 1
+    assert abs(entry["offset_ms"]) <= 2000 and entry["confidence"] in ("high", "medium", "low")
+    assert all(0 <= w["p_out_of_sync"] <= 1 for w in entry["windows"])

@@ -27,8 +27,8 @@ from avalign.detection.stream import stream_features
 from avalign.detection.verdict import decide
 from avalign.detection.windows import (
     CONFIDENCE_MEANING,
-    confidence_level,
     global_offset,
+    lag_head_offset,
     score_windows_default,
     score_windows_trained,
     window_spans,
@@ -38,7 +38,7 @@ from avalign.inputs import audio_curve
 from avalign.media.errors import MediaError
 
 log = logging.getLogger("avalign.detect")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: offset_method and offset_strength replace offset_prominence
 EXIT_OUT_OF_SYNC, EXIT_FAILED = 1, 2
 
 
@@ -62,8 +62,8 @@ def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
     from avalign.checkpoints import load_model, resolve_checkpoint
 
     source = cfg.source
-    if source is None and cfg.model is not None:
-        source = latest_run(cfg, str(cfg.model))
+    if source is None and cfg.get("model") is not None:  # model=<name> picks a config group
+        source = latest_run(cfg, str(cfg.model.name))
     if source is None:
         return (
             None,
@@ -117,12 +117,17 @@ def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress:
         bar.close()
     steps = len(features["flow_energy"])
     spans = window_spans(steps, fps, float(cfg.window_s), float(cfg.hop_s))
+    lag_probabilities: list[dict[int, float]] = []
     if model is None:
         windows = score_windows_default(features, spans, fps, float(cfg.max_lag_s))
     else:
-        windows = score_windows_trained(model, features, spans, fps)
-    offset, prominence, lags, rho = global_offset(features, fps, float(cfg.max_lag_s))
-    verdict = decide(windows, bool(features["has_audio"]), offset, prominence, 1000.0 / fps)
+        windows, lag_probabilities = score_windows_trained(model, features, spans, fps)
+    estimate = (
+        lag_head_offset(lag_probabilities, fps)
+        if lag_probabilities
+        else global_offset(features, fps, float(cfg.max_lag_s))
+    )
+    verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps)
     record = {
         "path": str(path),
         "status": "ok",
@@ -132,10 +137,13 @@ def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress:
         "out_of_sync": verdict.out_of_sync,
         "kind": verdict.kind,
         "since_s": verdict.since_s,
-        "offset_ms": None if verdict.kind in ("mute", "silent", "noise") else round(offset, 1),
-        "offset_prominence": round(prominence, 2),
+        "offset_ms": None
+        if verdict.kind in ("mute", "silent", "noise")
+        else round(estimate.offset_ms, 1),
+        "offset_method": estimate.method,
+        "offset_strength": round(estimate.strength, 3),
         "confidence": verdict.confidence,
-        "confidence_meaning": CONFIDENCE_MEANING[confidence_level(prominence)],
+        "confidence_meaning": CONFIDENCE_MEANING[estimate.confidence],
         "windows": [
             {**dataclasses.asdict(w), "p_out_of_sync": round(w.p_out_of_sync, 4)} for w in windows
         ],
@@ -150,9 +158,7 @@ def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress:
             features["flow_energy"],
             audio_curve(features["audio_energy"]),
             windows,
-            lags,
-            rho,
-            offset,
+            estimate,
             f"{path.name}: {verdict.text}",
         )
         target = folder / f"{path.stem}.png"

@@ -102,12 +102,14 @@ def detection_figure(
     visual: np.ndarray,
     audio: np.ndarray,
     windows: list,
-    lags_ms: np.ndarray,
-    rho: np.ndarray,
-    offset_ms: float,
+    estimate,
     title: str,
 ) -> Figure:
-    """V(t) and A(t), the window scores, and the cross-correlation with its peak (one video)."""
+    """V(t) and A(t), the window scores, and the offset evidence per lag with its peak (one video).
+
+    ``estimate`` is an `avalign.detection.windows.OffsetEstimate`: the cross-correlation of the
+    training-free default, or the mean lag probability of a trained lag head.
+    """
     figure, axes = plt.subplots(3, 1, figsize=(9, 7.5))
     scale = lambda x: (x - np.min(x)) / max(float(np.ptp(x)), 1e-9)  # noqa: E731
     axes[0].plot(times, scale(visual), label="V(t) motion")
@@ -122,10 +124,12 @@ def detection_figure(
     axes[1].set_ylabel("P(out of sync)")
     axes[1].set_xlabel("window (s)")
     axes[1].set_xlim(axes[0].get_xlim())
-    axes[2].plot(lags_ms, rho)
-    axes[2].axvline(offset_ms, color="k", linestyle="--", label=f"peak {offset_ms:+.0f} ms")
+    axes[2].plot(estimate.lags_ms, estimate.curve)
+    axes[2].axvline(
+        estimate.offset_ms, color="k", linestyle="--", label=f"peak {estimate.offset_ms:+.0f} ms"
+    )
     axes[2].set_xlabel("lag (ms, positive = audio late)")
-    axes[2].set_ylabel("correlation")
+    axes[2].set_ylabel("correlation" if estimate.method == "xcorr" else "lag probability")
     axes[2].legend(loc="upper right")
     figure.tight_layout()
     return figure

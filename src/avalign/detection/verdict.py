@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from avalign.detection.windows import WindowScore, confidence_level
+from avalign.detection.windows import OffsetEstimate, WindowScore
 
 #: Offsets smaller than this are in sync for a viewer (ITU-R BT.1359 detectability: audio
 #: 45 ms early or 125 ms late); we use the larger bound on both sides.
@@ -45,10 +45,10 @@ def onset(windows: list[WindowScore], kind: str) -> float | None:
 
 
 def decide(
-    windows: list[WindowScore], has_audio: bool, offset_ms: float, prominence: float, step_ms: float
+    windows: list[WindowScore], has_audio: bool, estimate: OffsetEstimate, step_ms: float
 ) -> Verdict:
-    """Combine the windows and the global offset into one verdict."""
-    confidence = confidence_level(prominence)
+    """Combine the windows and the file's offset estimate into one verdict."""
+    confidence, offset_ms = estimate.confidence, estimate.offset_ms
     if not has_audio:
         return Verdict("no audio track", True, "mute", None, "high")
     for kind, words in (("silent", "audio track is silent"), ("noise", "audio replaced by noise")):
@@ -65,13 +65,19 @@ def decide(
             return Verdict(text, True, kind, None, confidence, since)
         if kind == "time_shift":
             offsets = [w.offset_ms for w in flagged if w.offset_ms is not None]
-            estimate = (
+            shown = (
                 offset_ms
                 if confidence != "low" or not offsets
                 else sorted(offsets)[len(offsets) // 2]
             )
-            return _shift_verdict(estimate, confidence)
-    if abs(offset_ms) >= max(PERCEPTIBLE_MS, step_ms) and confidence == "high":
+            return _shift_verdict(shown, confidence)
+    # Without training, a clear whole-file correlation peak away from 0 overrules inconclusive
+    # windows; a trained model's windows are decided at its validated threshold and stand.
+    if (
+        estimate.method == "xcorr"
+        and abs(offset_ms) >= max(PERCEPTIBLE_MS, step_ms)
+        and confidence == "high"
+    ):
         return _shift_verdict(offset_ms, confidence)
     return Verdict("in sync", False, "none", offset_ms, confidence)
 

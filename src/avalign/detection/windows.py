@@ -79,15 +79,27 @@ def sound_checks(
 
 def score_windows_trained(
     model: SyncModel, features: dict[str, np.ndarray], spans: list[tuple[int, int]], fps: float
-) -> list[WindowScore]:
-    """Windows scored by a trained model: its decision at its own θ, type head and offset."""
+) -> tuple[list[WindowScore], list[dict[int, float]]]:
+    """Windows scored by a trained model: its decision at its own θ, type head and offset.
+
+    Also returns, for a model with a lag head, each window's probability of every lag (in steps,
+    positive = audio late); an empty list otherwise.
+    """
     theta = float(model.theta) if not torch.isnan(model.theta) else 0.5
     results = []
+    lag_probabilities: list[dict[int, float]] = []
     with torch.no_grad():
         for start in range(0, len(spans), 64):
             chunk = spans[start : start + 64]
             batch = collate([_inputs(features, span, f"w{i}") for i, span in enumerate(chunk)])
             out = model(batch)
+            if "lag_logits" in out:
+                probability = out["lag_logits"].softmax(1)
+                max_lag = (probability.shape[1] - 1) // 2
+                for row in probability.tolist():
+                    lag_probabilities.append(
+                        {lag - max_lag: p for lag, p in enumerate(row) if p > 1e-6}
+                    )
             scores = out["score"].float()
             probability = (
                 scores if scores.min() >= 0 and scores.max() <= 1 else torch.sigmoid(scores - theta)
@@ -112,7 +124,7 @@ def score_windows_trained(
                         a / fps, b / fps, float(probability[i]), decided, kind, certainty, offset
                     )
                 )
-    return results
+    return results, lag_probabilities
 
 
 def score_windows_default(
@@ -147,28 +159,40 @@ def score_windows_default(
     return results
 
 
+@dataclass(frozen=True)
+class OffsetEstimate:
+    """One offset for a whole file, how sure it is, and the evidence per lag (for the plot)."""
+
+    offset_ms: float  # positive = audio late
+    confidence: str  # high | medium | low
+    strength: float  # xcorr: peak prominence (std above the mean); lag head: probability
+    method: str  # "xcorr" (training-free) or "lag_head" (a trained model's)
+    lags_ms: np.ndarray
+    curve: np.ndarray  # correlation (xcorr) or mean probability (lag head) per lag
+
+
 #: Peak prominence (standard deviations above the mean correlation) of each confidence level.
 CONFIDENCE_LEVELS = {"high": 4.0, "medium": 3.0}
+#: Lag-head probability of the best lag (+- one step) of each confidence level.
+LAG_HEAD_LEVELS = {"high": 0.7, "medium": 0.4}
 CONFIDENCE_MEANING = {
-    "high": "the correlation peak stands far above every other lag: the offset is well determined",
+    "high": "the evidence points at one lag far above every other: the offset is well determined",
     "medium": "one lag stands out, but not by much: the offset is probable, check by eye",
     "low": "no lag stands out: picture and sound share too little activity to tell",
 }
 
 
-def confidence_level(prominence: float) -> str:
-    """'high', 'medium' or 'low' for a peak prominence."""
-    if prominence >= CONFIDENCE_LEVELS["high"]:
+def confidence_level(strength: float, levels: dict[str, float] = CONFIDENCE_LEVELS) -> str:
+    """'high', 'medium' or 'low' for a peak prominence (or lag-head probability with its levels)."""
+    if strength >= levels["high"]:
         return "high"
-    if prominence >= CONFIDENCE_LEVELS["medium"]:
+    if strength >= levels["medium"]:
         return "medium"
     return "low"
 
 
-def global_offset(
-    features: dict[str, np.ndarray], fps: float, max_lag_s: float
-) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Offset (ms, positive = audio late), peak prominence, and the correlation per lag (ms)."""
+def global_offset(features: dict[str, np.ndarray], fps: float, max_lag_s: float) -> OffsetEstimate:
+    """Training-free: the cross-correlation of V(t) and A(t) over the whole file."""
     steps = len(features["flow_energy"])
     batch = {
         "v_curve": torch.from_numpy(features["flow_energy"].astype(np.float32))[None],
@@ -179,4 +203,44 @@ def global_offset(
     rho = found["rho"][0].numpy()
     lags_ms = (np.arange(rho.size) - (steps - 1)) * 1000.0 / fps
     keep = np.abs(lags_ms) <= max_lag_s * 1000.0
-    return float(found["offset_ms"][0]), float(found["confidence"][0]), lags_ms[keep], rho[keep]
+    prominence = float(found["confidence"][0])
+    return OffsetEstimate(
+        float(found["offset_ms"][0]),
+        confidence_level(prominence),
+        prominence,
+        "xcorr",
+        lags_ms[keep],
+        rho[keep],
+    )
+
+
+def lag_head_offset(lag_probabilities: list[dict[int, float]], fps: float) -> OffsetEstimate:
+    """A trained lag head's offset for the file: its lag probabilities averaged over windows.
+
+    Averaging (rather than multiplying) keeps one confused window from vetoing the rest. The
+    peak is refined by a parabola through the log probabilities around it; the confidence is the
+    probability within one step of the peak.
+    """
+    span = max(abs(lag) for window in lag_probabilities for lag in window)
+    lags = np.arange(-span, span + 1)
+    mean = np.zeros(lags.size)
+    for window in lag_probabilities:
+        for lag, p in window.items():
+            mean[lag + span] += p
+    mean /= len(lag_probabilities)
+    best = int(np.argmax(mean))
+    delta = 0.0
+    if 0 < best < mean.size - 1:
+        left, peak, right = np.log(mean[best - 1 : best + 2] + 1e-9)
+        curvature = left - 2 * peak + right
+        if curvature < -1e-6:
+            delta = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+    strength = float(mean[max(0, best - 1) : best + 2].sum())
+    return OffsetEstimate(
+        (lags[best] + delta) * 1000.0 / fps,
+        confidence_level(strength, LAG_HEAD_LEVELS),
+        strength,
+        "lag_head",
+        lags * 1000.0 / fps,
+        mean,
+    )
