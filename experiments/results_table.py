@@ -27,6 +27,26 @@ RUNS = [
     ("xcorr", ["model=xcorr"]),
     ("transformer, audio only", ["experiment=ablation_audio_only"]),
     ("transformer, video only", ["experiment=ablation_video_only"]),
+    ("transformer, 25 steps/s", ["experiment=transformer_fps25"]),
+    ("xcorr, 25 steps/s", ["model=xcorr", "feature=fps25"]),
+    (
+        "transformer, 25 steps/s, audio only",
+        [
+            "experiment=ablation_audio_only",
+            "feature=fps25",
+            "model.augment.max_steps=150",
+            "logger.run_name=transformer audio-only at 25 steps per s - ablation",
+        ],
+    ),
+    (
+        "transformer, 25 steps/s, video only",
+        [
+            "experiment=ablation_video_only",
+            "feature=fps25",
+            "model.augment.max_steps=150",
+            "logger.run_name=transformer video-only at 25 steps per s - ablation",
+        ],
+    ),
 ]
 COLUMNS = [
     ("acc", "acc"),

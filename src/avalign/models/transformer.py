@@ -14,7 +14,10 @@ one audio token (log energy, onset strength, MFCC). The model has three parts:
    the confidence.
 3. **Cross-modal encoder**: joint attention over [CLS] + both streams; the [CLS] output, together
    with the lag head's evidence (probability of lag 0, of the best lag, their similarities),
-   feeds the sync head (binary) and the misalignment-type head (none + 4 types).
+   feeds the sync head (binary) and the misalignment-type head (none + 4 types). At fine step
+   rates the streams are average-pooled to about ``joint_rate_hz`` tokens per second first: the
+   lag head keeps the full time resolution, while attention (quadratic in the number of tokens)
+   stays as cheap as at 5 steps/s.
 
 ``modalities="audio"`` or ``"video"`` keeps one stream only (no lag head): the ablation that
 shows whether one stream alone gives the label away.
@@ -74,6 +77,20 @@ def encoder(width: int, heads: int, layers: int) -> nn.TransformerEncoder:
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
 
+def pool_steps(tokens: torch.Tensor, mask: torch.Tensor, size: int):
+    """Masked mean over consecutive groups of ``size`` steps: ``(B, ceil(T / size), C)``, mask."""
+    if size <= 1:
+        return tokens, mask
+    batch, steps, width = tokens.shape
+    groups = -(-steps // size)
+    pad = groups * size - steps
+    gate = nn.functional.pad(mask.float(), (0, pad)).view(batch, groups, size)
+    padded = nn.functional.pad(tokens, (0, 0, 0, pad)).view(batch, groups, size, width)
+    counts = gate.sum(2)
+    pooled = (padded * gate.unsqueeze(-1)).sum(2) / counts.clamp_min(1.0).unsqueeze(-1)
+    return pooled, counts > 0
+
+
 def lag_similarity(visual: torch.Tensor, audio: torch.Tensor, mask: torch.Tensor, max_lag: int):
     """Mean cosine similarity along each diagonal: ``(B, 2 * max_lag + 1)`` and its validity.
 
@@ -121,6 +138,7 @@ class CrossModalTransformer(SyncModel):
         theta: float | None = 0.5,
         step_ms: float = 200.0,
         max_steps: int = 1024,
+        joint_rate_hz: float = 5.0,
         **_: object,
     ) -> None:
         super().__init__(visual_dim, audio_dim, theta, step_ms)
@@ -128,6 +146,8 @@ class CrossModalTransformer(SyncModel):
             raise ValueError(f"model.modalities must be one of {MODALITIES}, not {modalities!r}")
         self.save_hyperparameters(logger=False)
         self.max_lag = max(1, round(max_offset_s * 1000.0 / step_ms))
+        # steps averaged into one joint-encoder token (1 at 5 steps/s, 5 at 25 steps/s)
+        self.joint_pool = max(1, round(1000.0 / step_ms / joint_rate_hz))
         self.visual_in = nn.Linear(visual_dim, d_model)
         self.audio_in = nn.Linear(audio_dim, d_model)
         self.modality = nn.Parameter(torch.zeros(3, d_model))  # cls, visual, audio
@@ -150,7 +170,6 @@ class CrossModalTransformer(SyncModel):
         visual, audio = self.normalized(batch)
         mask = batch["mask"]
         size, steps = mask.shape
-        times = self.time_table[:steps].unsqueeze(0)
         use_video = self.hparams.modalities in ("both", "video")
         use_audio = self.hparams.modalities in ("both", "audio")
         tokens = [self.modality[0].expand(size, 1, -1)]
@@ -158,12 +177,10 @@ class CrossModalTransformer(SyncModel):
         out: dict[str, torch.Tensor] = {}
         if use_video:
             hv = self.visual_encoder(self.visual_in(visual), mask)
-            tokens.append(hv + times + self.modality[1])
-            valid.append(mask)
+            self._add_joint_tokens(tokens, valid, hv, mask, 1)
         if use_audio:
             ha = self.audio_encoder(self.audio_in(audio), mask)
-            tokens.append(ha + times + self.modality[2])
-            valid.append(mask)
+            self._add_joint_tokens(tokens, valid, ha, mask, 2)
         joint = self.joint_encoder(torch.cat(tokens, 1), src_key_padding_mask=~torch.cat(valid, 1))
         summary = self.norm(joint[:, 0])
         if use_video and use_audio:
@@ -196,6 +213,15 @@ class CrossModalTransformer(SyncModel):
             type_logits=self.type_head(summary),
         )
         return out
+
+    def _add_joint_tokens(
+        self, tokens: list, valid: list, hidden: torch.Tensor, mask: torch.Tensor, modality: int
+    ) -> None:
+        """Append one stream's (pooled) tokens, with time and modality encodings, and its mask."""
+        pooled, pooled_mask = pool_steps(hidden, mask, self.joint_pool)
+        times = self.time_table[: pooled.shape[1]].unsqueeze(0)
+        tokens.append(pooled + times + self.modality[modality])
+        valid.append(pooled_mask)
 
     @staticmethod
     def _refined_lag(logits: torch.Tensor, best: torch.Tensor, max_lag: int) -> torch.Tensor:
