@@ -110,7 +110,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.validate(model, datamodule=datamodule, verbose=False)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         if not model.trainable:
-            trainer.save_checkpoint(best_path)
+            trainer.save_checkpoint(best_path, weights_only=True)  # nothing was trained
         trainer.test(model, datamodule=datamodule, verbose=False)
         metrics.update(
             {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
