@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install avalign with its dev tools
 
-demo: $(STAMP)  ## the main job on the embedded synthetic dataset: make the data, train, test, log
-	$(BIN)/python -m avalign.train
+demo: $(STAMP)  ## the main job on the embedded synthetic dataset: make the data, train the best detector, test, log
+	$(BIN)/python -m avalign.train experiment=transformer_fps25
 
 test: $(STAMP)  ## lint, then the test suite
 	$(BIN)/ruff check src tests experiments

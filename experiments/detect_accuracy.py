@@ -97,9 +97,10 @@ def main() -> None:
     if kind_right:
         print(f"misaligned files whose kind is right: {sum(kind_right) / len(kind_right):.3f}")
     if offset_errors:
+        close = sum(e <= 40.0 for e in offset_errors)
         print(
             f"time-shift offset |error|: median {statistics.median(offset_errors):.0f} ms "
-            f"over {len(offset_errors)} files"
+            f"over {len(offset_errors)} files; within 40 ms: {close}"
         )
 
 
