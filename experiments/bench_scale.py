@@ -11,6 +11,7 @@ is a lower bound; see the README).
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -29,18 +30,11 @@ def run(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def extraction_throughput(clips: int, scratch: Path) -> None:
-    """Extract the same samples with 1 and 2 workers; print clips/s, speed-up and peak RSS.
-
-    Timed around the library call (`extract_samples`), so interpreter start-up is left out but
-    starting the worker processes is included. Peak RSS: this process for 1 worker, the largest
-    worker process for 2.
-    """
+def _samples(clips: int, scratch: Path):
+    """The synthetic corpus of ``clips`` clips and its samples (made on first use)."""
     from hydra import compose, initialize_config_dir
 
     from avalign.config import config_dir
-    from avalign.features.config import FeatureConfig
-    from avalign.features.extract import extract_samples
     from avalign.pipeline import generate_samples, prepare_dataset
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
@@ -53,26 +47,57 @@ def extraction_throughput(clips: int, scratch: Path) -> None:
             ],
         )
     dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=2, progress=False)
-    samples = generate_samples(dataset, cfg.generate, progress=False)
+    return dataset, generate_samples(dataset, cfg.generate, progress=False)
+
+
+def extract_once(clips: int, scratch: Path, workers: int) -> None:
+    """One timed extraction (run in its own process by `extraction_throughput`); prints JSON.
+
+    In its own process, the peak RSS of the children is that of the extraction workers alone
+    (not of the corpus generator's), and with one worker the extraction runs in this process.
+    """
+    from avalign.features.config import FeatureConfig
+    from avalign.features.extract import extract_samples
+
+    dataset, samples = _samples(clips, scratch)
+    started = time.perf_counter()
+    report = extract_samples(
+        samples.samples,
+        dataset.dataset.root,
+        scratch / f"features-{workers}",
+        FeatureConfig(),
+        workers=workers,
+        progress=False,
+    )
+    seconds = time.perf_counter() - started
+    who = resource.RUSAGE_SELF if workers == 1 else resource.RUSAGE_CHILDREN
+    peak = resource.getrusage(who).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "samples": report.done, "peak_rss_mb": peak}))
+
+
+def extraction_throughput(clips: int, scratch: Path) -> None:
+    """Extract the same samples with 1 and 2 workers; print clips/s, speed-up and peak RSS.
+
+    Each run is a fresh process, timed around the library call (`extract_samples`): interpreter
+    start-up is left out, starting the worker processes (each imports torch) is included. Peak
+    RSS: the extracting process for 1 worker, the largest worker process for 2.
+    """
+    _samples(clips, scratch)  # make the corpus and samples first, untimed
     rates = {}
     for workers in (1, 2):
-        target = scratch / f"features-{workers}"
-        started = time.perf_counter()
-        report = extract_samples(
-            samples.samples,
-            dataset.dataset.root,
-            target,
-            FeatureConfig(),
-            workers=workers,
-            progress=False,
-        )
-        seconds = time.perf_counter() - started
-        who = resource.RUSAGE_SELF if workers == 1 else resource.RUSAGE_CHILDREN
-        peak = resource.getrusage(who).ru_maxrss / 1024
-        rates[workers] = clips / seconds
+        command = [sys.executable, __file__, "--extract-once", str(workers), "--clips", str(clips)]
+        output = subprocess.run(
+            [*command, "--scratch", str(scratch)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        rates[workers] = clips / result["seconds"]
         print(
-            f"extract {clips} clips ({report.done} samples), workers={workers}: {seconds:.1f} s, "
-            f"{rates[workers]:.2f} clips/s, peak RSS per worker {peak:.0f} MB"
+            f"extract {clips} clips ({result['samples']} samples), workers={workers}: "
+            f"{result['seconds']:.1f} s, {rates[workers]:.2f} clips/s, "
+            f"peak RSS per worker {result['peak_rss_mb']:.0f} MB"
         )
     print(f"2 workers vs 1: {rates[2] / rates[1]:.2f}x")
     print(f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {AVE_CLIPS / rates[2] / 60:.1f} min")
@@ -152,7 +177,12 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--skip-detect", action="store_true")
     parser.add_argument("--only", choices=("extraction", "training", "detect"), default=None)
+    parser.add_argument("--extract-once", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.extract_once:
+        extract_once(args.clips, args.scratch, args.extract_once)
+        return
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         if args.only in (None, "extraction", "training"):
