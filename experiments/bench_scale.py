@@ -11,11 +11,11 @@ is a lower bound; see the README).
 from __future__ import annotations
 
 import argparse
-import json
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def run(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _samples(clips: int, scratch: Path):
+def _samples(clips: int, scratch: Path, workers: int = 2):
     """The synthetic corpus of ``clips`` clips and its samples (made on first use)."""
     from hydra import compose, initialize_config_dir
 
@@ -46,58 +46,77 @@ def _samples(clips: int, scratch: Path):
                 "progress=false",
             ],
         )
-    dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=2, progress=False)
+    dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=workers, progress=False)
     return dataset, generate_samples(dataset, cfg.generate, progress=False)
 
 
-def extract_once(clips: int, scratch: Path, workers: int) -> None:
-    """One timed extraction (run in its own process by `extraction_throughput`); prints JSON.
-
-    In its own process, the peak RSS of the children is that of the extraction workers alone
-    (not of the corpus generator's), and with one worker the extraction runs in this process.
-    """
-    from avalign.features.config import FeatureConfig
-    from avalign.features.extract import extract_samples
-
-    dataset, samples = _samples(clips, scratch)
-    started = time.perf_counter()
-    report = extract_samples(
-        samples.samples,
-        dataset.dataset.root,
-        scratch / f"features-{workers}",
-        FeatureConfig(),
-        workers=workers,
-        progress=False,
-    )
-    seconds = time.perf_counter() - started
-    who = resource.RUSAGE_SELF if workers == 1 else resource.RUSAGE_CHILDREN
-    peak = resource.getrusage(who).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "samples": report.done, "peak_rss_mb": peak}))
+def peak_rss_of_tree(root: int, done: threading.Event, peaks: dict[int, int]) -> None:
+    """Until ``done``: record the peak RSS (``VmHWM``, MB) of ``root`` and every descendant."""
+    while not done.is_set():
+        parents: dict[int, int] = {}
+        marks: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            parents[int(entry.name)] = int(fields["PPid"])
+            if "VmHWM" in fields:
+                marks[int(entry.name)] = int(fields["VmHWM"].split()[0]) // 1024
+        for pid, mark in marks.items():
+            ancestor = pid
+            while ancestor not in (0, 1, root):
+                ancestor = parents.get(ancestor, 0)
+            if ancestor == root:
+                peaks[pid] = max(peaks.get(pid, 0), mark)
+        time.sleep(0.2)
 
 
 def extraction_throughput(clips: int, scratch: Path) -> None:
     """Extract the same samples with 1 and 2 workers; print clips/s, speed-up and peak RSS.
 
-    Each run is a fresh process, timed around the library call (`extract_samples`): interpreter
-    start-up is left out, starting the worker processes (each imports torch) is included. Peak
-    RSS: the extracting process for 1 worker, the largest worker process for 2.
+    Each run is the command a user types, ``python -m avalign.extract extract.workers=N``, timed
+    from start to end (interpreter and Hydra start-up, the worker processes' start, each
+    importing torch, all included). Peak RSS per worker: the command's own process for 1 worker
+    (it extracts in-process), the largest worker process for 2 (the main process only hands out
+    work), read from /proc while it runs.
     """
     _samples(clips, scratch)  # make the corpus and samples first, untimed
     rates = {}
     for workers in (1, 2):
-        command = [sys.executable, __file__, "--extract-once", str(workers), "--clips", str(clips)]
-        output = subprocess.run(
-            [*command, "--scratch", str(scratch)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        result = json.loads(output.strip().splitlines()[-1])
-        rates[workers] = clips / result["seconds"]
+        command = [
+            sys.executable,
+            "-m",
+            "avalign.extract",
+            f"paths.data_dir={scratch / 'data'}",
+            f"paths.output_dir={scratch / 'outputs'}",
+            f"dataset.num_clips={clips}",
+            f"extract.workers={workers}",
+            "progress=false",
+        ]
+        for cache in (scratch / "data" / "datasets").glob("*/samples-*/features-*"):
+            shutil.rmtree(cache)  # both runs compute every sample
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done, peaks = threading.Event(), {}
+        watcher = threading.Thread(target=peak_rss_of_tree, args=(process.pid, done, peaks))
+        watcher.start()
+        if process.wait() != 0:
+            raise RuntimeError(f"{' '.join(command)} failed")
+        seconds = time.perf_counter() - started
+        done.set()
+        watcher.join()
+        workers_peak = max(
+            (mb for pid, mb in peaks.items() if pid != process.pid or workers == 1), default=0
+        )
+        rates[workers] = clips / seconds
         print(
-            f"extract {clips} clips ({result['samples']} samples), workers={workers}: "
-            f"{result['seconds']:.1f} s, {rates[workers]:.2f} clips/s, "
-            f"peak RSS per worker {result['peak_rss_mb']:.0f} MB"
+            f"extract {clips} clips, workers={workers}: {seconds:.1f} s, "
+            f"{rates[workers]:.2f} clips/s, peak RSS per worker {workers_peak} MB "
+            f"(main process {peaks.get(process.pid, 0)} MB)"
         )
     print(f"2 workers vs 1: {rates[2] / rates[1]:.2f}x")
     print(f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {AVE_CLIPS / rates[2] / 60:.1f} min")
@@ -177,12 +196,7 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--skip-detect", action="store_true")
     parser.add_argument("--only", choices=("extraction", "training", "detect"), default=None)
-    parser.add_argument("--extract-once", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--scratch", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.extract_once:
-        extract_once(args.clips, args.scratch, args.extract_once)
-        return
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         if args.only in (None, "extraction", "training"):
