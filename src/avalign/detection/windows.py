@@ -9,13 +9,16 @@ noise) and uses the Fourier cross-correlation of V(t) and A(t) for the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from avalign.inputs import TYPES, SampleInputs, audio_curve, collate
-from avalign.models.base import SyncModel
-from avalign.models.xcorr import CrossCorrelationModel
+from avalign.models.correlation import correlate_curves
+
+if TYPE_CHECKING:  # the training-free default never imports the training framework
+    from avalign.models.base import SyncModel
 
 #: Sound quieter than this (dBFS RMS) over a step is silence.
 SILENCE_DBFS = -60.0
@@ -136,7 +139,6 @@ def score_windows_default(
     or noise-like is out of sync with the certainty of that check; otherwise the correlation's
     best lag decides (out of sync when it is at least one step away from 0 with a prominent peak).
     """
-    xcorr = CrossCorrelationModel(1, 1, max_lag_s=max_lag_s, step_ms=1000.0 / fps)
     results = []
     for a, b in spans:
         checked = sound_checks(features, (a, b))
@@ -146,7 +148,13 @@ def score_windows_default(
             )
             continue
         batch = collate([_inputs(features, (a, b), "w")])
-        found = xcorr.correlate(batch)
+        found = correlate_curves(
+            batch["v_curve"],
+            batch["a_curve"],
+            batch["mask"],
+            max_lag_s=max_lag_s,
+            step_ms=1000.0 / fps,
+        )
         offset = float(found["offset_ms"][0])
         confidence = float(found["confidence"][0])
         shifted = abs(offset) >= 1000.0 / fps and confidence >= CONFIDENCE_LEVELS["medium"]
@@ -199,7 +207,9 @@ def global_offset(features: dict[str, np.ndarray], fps: float, max_lag_s: float)
         "a_curve": torch.from_numpy(audio_curve(features["audio_energy"]))[None],
         "mask": torch.ones(1, steps, dtype=torch.bool),
     }
-    found = CrossCorrelationModel(1, 1, max_lag_s=max_lag_s, step_ms=1000.0 / fps).correlate(batch)
+    found = correlate_curves(
+        batch["v_curve"], batch["a_curve"], batch["mask"], max_lag_s=max_lag_s, step_ms=1000.0 / fps
+    )
     rho = found["rho"][0].numpy()
     lags_ms = (np.arange(rho.size) - (steps - 1)) * 1000.0 / fps
     keep = np.abs(lags_ms) <= max_lag_s * 1000.0
