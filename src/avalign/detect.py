@@ -58,9 +58,6 @@ def expand(paths: list[str]) -> list[Path]:
 
 def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
     """(trained model or None, feature settings, description) for the configured model."""
-    from avalign import tracking
-    from avalign.checkpoints import load_model, resolve_checkpoint
-
     source = cfg.source
     if source is None and cfg.get("model") is not None:  # model=<name> picks a config group
         source = latest_run(cfg, str(cfg.model.name))
@@ -70,6 +67,10 @@ def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
             FeatureConfig(fps=float(cfg.fps), save_frames=False),
             "training-free cross-correlation",
         )
+    # imported only now: the training-free default needs neither MLflow nor Lightning
+    from avalign import tracking
+    from avalign.checkpoints import load_model, resolve_checkpoint
+
     store = tracking.store_of(cfg.logger) if tracking.logs_anywhere(cfg.get("logger")) else None
     checkpoint = resolve_checkpoint(str(source), store)
     model, features = load_model(checkpoint)
