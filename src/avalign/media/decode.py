@@ -104,11 +104,14 @@ def iter_frames_at(
     threads : decoder threads (1 keeps each worker on one core; 0 lets FFmpeg choose).
     """
     path = Path(path)
-    queue = np.sort(np.asarray(times, dtype=np.float64))
-    if queue.size == 0:
+    queue = np.sort(np.asarray(times, dtype=np.float64)).tolist()  # floats: cheap to compare
+    if not queue:
         return
     width, height = size
     container, stream = _open_video(path, threads)
+    # float, not Fraction: exact enough (TIME_EPS) and a Fraction per frame costs ~20 us
+    time_base = float(stream.time_base)
+    pending = len(queue)
     index = 0
     held: av.VideoFrame | None = None
     held_time = -np.inf
@@ -121,23 +124,23 @@ def iter_frames_at(
         for frame in container.decode(stream):
             if frame.pts is None:
                 continue
-            now = float(frame.pts * stream.time_base)
+            now = frame.pts * time_base
             # Every pending time before this frame is shown by the held frame.
-            while index < queue.size and queue[index] < now - TIME_EPS:
+            while index < pending and queue[index] < now - TIME_EPS:
                 if held is None:  # request before the first frame: show the first frame
                     held, held_time = frame, now
                 if held_array is None:
                     held_array = convert(held)
-                yield float(queue[index]), held_array
+                yield queue[index], held_array
                 index += 1
-            if index >= queue.size:
+            if index >= pending:
                 return
             if now >= held_time:
                 held, held_time, held_array = frame, now, None
-        while index < queue.size and held is not None:
+        while index < pending and held is not None:
             if held_array is None:
                 held_array = convert(held)
-            yield float(queue[index]), held_array
+            yield queue[index], held_array
             index += 1
     except av.error.FFmpegError as error:
         raise MediaError(
@@ -145,7 +148,7 @@ def iter_frames_at(
         ) from error
     finally:
         container.close()
-    if index < queue.size:
+    if index < pending:
         raise MediaError(path, "no decodable video frames")
 
 
