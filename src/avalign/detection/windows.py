@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from avalign.inputs import TYPES, SampleInputs, audio_curve, collate
-from avalign.models.correlation import correlate_curves
+from avalign.models.correlation import correlate_curves, parabolic_offset
 
 if TYPE_CHECKING:  # the training-free default never imports the training framework
     from avalign.models.base import SyncModel
@@ -239,12 +239,8 @@ def lag_head_offset(lag_probabilities: list[dict[int, float]], fps: float) -> Of
             mean[lag + span] += p
     mean /= len(lag_probabilities)
     best = int(np.argmax(mean))
-    delta = 0.0
-    if 0 < best < mean.size - 1:
-        left, peak, right = np.log(mean[best - 1 : best + 2] + 1e-9)
-        curvature = left - 2 * peak + right
-        if curvature < -1e-6:
-            delta = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+    log_mean = torch.from_numpy(np.log(mean + 1e-9))[None]
+    delta = float(parabolic_offset(log_mean, torch.tensor([best]))[0])
     strength = float(mean[max(0, best - 1) : best + 2].sum())
     return OffsetEstimate(
         (lags[best] + delta) * 1000.0 / fps,

@@ -14,6 +14,33 @@ from avalign.models.curves import zscore
 METHODS = ("ncc", "gcc_phat")
 
 
+def circular_overlap(mask: torch.Tensor, size: int) -> torch.Tensor:
+    """Number of valid steps overlapping at every circular lag of an ``n=size`` FFT, ``(B, size)``.
+
+    The autocorrelation of the validity mask: lag ``k`` (0.., then negative from ``size - 1``)
+    counts the steps ``t`` valid in both the sequence and its copy moved by ``k``.
+    """
+    ones = torch.fft.rfft(mask.float(), n=size)
+    return torch.fft.irfft(ones * ones.conj(), n=size).round()
+
+
+def parabolic_offset(curve: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
+    """Where each row's peak really is, relative to its index ``best``: in [-0.5, 0.5] steps.
+
+    The vertex of the parabola through the peak and its two neighbours; 0 at the edges of the
+    curve or where the three points are not clearly curved downwards.
+    """
+    peak = curve.gather(1, best[:, None]).squeeze(1)
+    left = curve.gather(1, (best - 1).clamp_min(0)[:, None]).squeeze(1)
+    right = curve.gather(1, (best + 1).clamp_max(curve.shape[1] - 1)[:, None]).squeeze(1)
+    curvature = left - 2 * peak + right
+    inside = (best > 0) & (best < curve.shape[1] - 1) & (curvature < -1e-6)
+    delta = torch.where(
+        inside, 0.5 * (left - right) / curvature.clamp_max(-1e-6), torch.zeros_like(peak)
+    )
+    return delta.clamp(-0.5, 0.5)
+
+
 def cross_correlation(
     v: torch.Tensor, a: torch.Tensor, mask: torch.Tensor, method: str
 ) -> torch.Tensor:
@@ -32,11 +59,8 @@ def cross_correlation(
     full = torch.fft.irfft(cross, n=size)  # circular; lags 0..T-1 then -(T)..-1
     lags = torch.cat([full[:, size - steps + 1 :], full[:, :steps]], dim=1)
     if method == "ncc":
-        m = mask.float()
-        overlap = torch.fft.irfft(
-            torch.fft.rfft(m, n=size) * torch.fft.rfft(m, n=size).conj(), n=size
-        )
-        overlap = torch.cat([overlap[:, size - steps + 1 :], overlap[:, :steps]], dim=1).round()
+        overlap = circular_overlap(mask, size)
+        overlap = torch.cat([overlap[:, size - steps + 1 :], overlap[:, :steps]], dim=1)
         lags = lags / overlap.clamp_min(1.0)
     return lags
 
@@ -69,11 +93,7 @@ def correlate_curves(
     search = rho.masked_fill(~allowed, float("-inf"))
     best = search.argmax(1)
     peak = rho.gather(1, best[:, None]).squeeze(1)
-    left = rho.gather(1, (best - 1).clamp_min(0)[:, None]).squeeze(1)
-    right = rho.gather(1, (best + 1).clamp_max(rho.shape[1] - 1)[:, None]).squeeze(1)
-    curvature = left - 2 * peak + right
-    shift = torch.where(curvature < -1e-9, 0.5 * (left - right) / curvature, torch.zeros_like(peak))
-    lag_steps = lags[best].float() + shift.clamp(-0.5, 0.5)
+    lag_steps = lags[best].float() + parabolic_offset(rho, best)
     zero = rho[:, steps - 1]
     values = rho.masked_fill(~allowed, 0.0)
     count = allowed.sum(1).clamp_min(1)

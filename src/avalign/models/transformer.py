@@ -32,6 +32,7 @@ from torch import nn
 
 from avalign.inputs import TYPES
 from avalign.models.base import SyncModel
+from avalign.models.correlation import circular_overlap, parabolic_offset
 
 MODALITIES = ("both", "audio", "video")
 TIME_SHIFT = TYPES.index("time_shift")
@@ -106,8 +107,7 @@ def lag_similarity(visual: torch.Tensor, audio: torch.Tensor, mask: torch.Tensor
     full = torch.fft.irfft(
         (spectrum_a * spectrum_v.conj()).sum(1), n=size
     )  # lags 0.., then negative
-    ones = torch.fft.rfft(mask.float(), n=size)
-    overlap = torch.fft.irfft(ones * ones.conj(), n=size).round()
+    overlap = circular_overlap(mask, size)
     order = torch.cat([torch.arange(size - max_lag, size), torch.arange(0, max_lag + 1)]).to(
         mask.device
     )
@@ -203,7 +203,8 @@ class CrossModalTransformer(SyncModel):
             summary = torch.cat([summary, evidence], 1)
             out.update(
                 lag_logits=lag_logits,
-                offset_ms=self._refined_lag(lag_logits, best, max_lag) * self.step_ms,
+                offset_ms=((best - max_lag).float() + parabolic_offset(lag_logits, best))
+                * self.step_ms,
                 offset_confidence=probability.gather(1, best[:, None]).squeeze(1),
             )
         sync_logits = self.sync_head(summary)
@@ -222,19 +223,6 @@ class CrossModalTransformer(SyncModel):
         times = self.time_table[: pooled.shape[1]].unsqueeze(0)
         tokens.append(pooled + times + self.modality[modality])
         valid.append(pooled_mask)
-
-    @staticmethod
-    def _refined_lag(logits: torch.Tensor, best: torch.Tensor, max_lag: int) -> torch.Tensor:
-        """Best lag in steps, refined to a fraction of a step by a parabola through the peak."""
-        peak = logits.gather(1, best[:, None]).squeeze(1)
-        left = logits.gather(1, (best - 1).clamp_min(0)[:, None]).squeeze(1)
-        right = logits.gather(1, (best + 1).clamp_max(logits.shape[1] - 1)[:, None]).squeeze(1)
-        curvature = left - 2 * peak + right
-        inside = (best > 0) & (best < logits.shape[1] - 1) & (curvature < -1e-6)
-        delta = torch.where(
-            inside, 0.5 * (left - right) / curvature.clamp_max(-1e-6), torch.zeros_like(peak)
-        )
-        return (best - max_lag).float() + delta.clamp(-0.5, 0.5)
 
     def loss(self, batch: dict, out: dict[str, torch.Tensor]) -> torch.Tensor:
         loss = nn.functional.cross_entropy(out["sync_logits"], batch["target"])
