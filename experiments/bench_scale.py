@@ -30,23 +30,30 @@ def run(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _samples(clips: int, scratch: Path, workers: int = 2):
-    """The synthetic corpus of ``clips`` clips and its samples (made on first use)."""
+def _config(name: str, clips: int, scratch: Path, *overrides: str):
+    """The composed ``conf/<name>.yaml`` for a ``clips``-clip synthetic corpus under ``scratch``."""
     from hydra import compose, initialize_config_dir
 
     from avalign.config import config_dir
-    from avalign.pipeline import generate_samples, prepare_dataset
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(
-            config_name="generate",
+        return compose(
+            config_name=name,
             overrides=[
                 f"paths.data_dir={scratch / 'data'}",
                 f"dataset.num_clips={clips}",
                 "progress=false",
+                *overrides,
             ],
         )
-    dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=workers, progress=False)
+
+
+def _samples(clips: int, scratch: Path):
+    """The synthetic corpus of ``clips`` clips and its samples (made on first use)."""
+    from avalign.pipeline import generate_samples, prepare_dataset
+
+    cfg = _config("generate", clips, scratch)
+    dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=2, progress=False)
     return dataset, generate_samples(dataset, cfg.generate, progress=False)
 
 
@@ -151,27 +158,13 @@ def detect_long_video(minutes: float, scratch: Path) -> None:
 
 def training_throughput(clips: int, scratch: Path) -> None:
     """Samples per second of one training epoch of each model on the cached features."""
-    from hydra import compose, initialize_config_dir
-
-    from avalign.config import config_dir
     from avalign.train import build_model, prepare_data
 
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            overrides=[
-                f"paths.data_dir={scratch / 'data'}",
-                f"dataset.num_clips={clips}",
-                "progress=false",
-                "logger=none",
-            ],
-        )
-    datamodule, _ = prepare_data(cfg)
+    datamodule, _ = prepare_data(_config("train", clips, scratch, "logger=none"))
     import pytorch_lightning as pl
 
     for name in ("mlp", "transformer"):
-        with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-            model_cfg = compose(config_name="train", overrides=[f"model={name}"]).model
+        model_cfg = _config("train", clips, scratch, f"model={name}").model
         model = build_model(model_cfg, *datamodule.input_dims, step_ms=200.0)
         model.set_input_stats(datamodule.stats)
         trainer = pl.Trainer(
