@@ -209,7 +209,7 @@ def test_killed_extraction_resumes(samples_stage, tmp_path):
     )
     process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(cache_dir.glob("*.npz"))) < 3:
+    while time.time() < deadline and len(list(cache_dir.glob("[!.]*.npz"))) < 3:
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
