@@ -54,8 +54,13 @@ def make_video(
     variable_rate: bool = False,
     pix_fmt: str = "yuv420p",
     faststart: bool = False,
+    preset: str = "ultrafast",
 ) -> Path:
-    """Write an H.264/AAC mp4 (or audio-only m4a with ``video=False``)."""
+    """Write an H.264/AAC mp4 (or audio-only m4a with ``video=False``).
+
+    ``preset`` is x264's: ``ultrafast`` makes no B-frames, ``veryfast`` (like most real
+    encodes) makes B-frames, some of which nothing else refers to.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     events = event_times(seconds)
     options = {"movflags": "+faststart"} if faststart else {}
@@ -67,7 +72,7 @@ def make_video(
         vstream.pix_fmt = pix_fmt
         vstream.codec_context.time_base = Fraction(1, 1000 if variable_rate else fps)
         vstream.codec_context.thread_count = 1
-        vstream.options = {"preset": "ultrafast"}
+        vstream.options = {"preset": preset}
     if sample_rate:
         astream = container.add_stream("aac", rate=sample_rate)
         astream.layout = "mono"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from avalign.media import MediaError, decode_audio, decode_frames_at, probe_media
+from avalign.media.decode import _decode_shown, _open_video
 from media import event_times, make_video, truncate
 
 
@@ -62,6 +63,32 @@ def test_frames_are_the_ones_on_screen(clip_factory):
     # order of the request is kept, duplicates allowed
     frames = decode_frames_at(path, [2.0, 0.1, 2.0], (32, 24))
     assert frames.shape == (3, 24, 32) and np.array_equal(frames[0], frames[2])
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        np.round(np.arange(21) / 5, 6),  # 5 requests a second: most pictures are not needed
+        np.round(np.arange(101) / 25, 6),  # 25 a second
+        np.sort(np.random.default_rng(3).uniform(-0.5, 4.5, 40)),  # anywhere, even outside
+    ],
+    ids=["5fps", "25fps", "random"],
+)
+@pytest.mark.parametrize("variable_rate", [False, True], ids=["cfr", "vfr"])
+def test_skipping_unshown_pictures_changes_no_frame(tmp_path, times, variable_rate):
+    """With B-frames, pictures nothing refers to and no request shows are not decoded, and every
+    requested frame is bit-identical to the one of a full decode."""
+    path = make_video(
+        tmp_path / "b.mp4", seconds=4.0, fps=30, preset="veryfast", variable_rate=variable_rate
+    )
+    fast = decode_frames_at(path, times, (160, 120))
+    full = decode_frames_at(path, times, (160, 120), skip_unshown=False)
+    assert np.array_equal(fast, full)
+    container, stream = _open_video(path, threads=1)
+    with container:
+        decoded = sum(1 for _ in _decode_shown(container, stream, sorted(times), True))
+    if len(times) == 21:
+        assert decoded < 100  # of 120 pictures
 
 
 def test_variable_rate_frames_follow_timestamps(tmp_path):

@@ -1,13 +1,15 @@
 """Decode pictures and sound into the arrays that features are computed from.
 
 Every source video is decoded once per job. Pictures are taken at requested times (the frame on
-screen at each time, so a variable frame rate is handled by timestamps), converted to small
-grayscale images by the decoder's own scaler, and only for the frames that are needed. Sound is
-resampled to one mono rate. Both return plain numpy arrays; decoding errors become `MediaError`.
+screen at each time, so a variable frame rate is handled by timestamps) and shrunk to small gray
+images, only for the frames that are needed; pictures that are neither needed nor referred to
+by others are not decoded at all. Sound is resampled to one mono rate. Both return plain numpy arrays; decoding errors become `MediaError`.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -40,6 +42,60 @@ def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, 
     stream.thread_type = "AUTO" if threads != 1 else "SLICE"
     stream.codec_context.thread_count = max(0, threads)
     return container, stream
+
+
+#: Packets read ahead to learn when the next picture is shown: more than the deepest B-frame
+#: reordering any codec allows (H.264 and HEVC keep at most 16 pictures for reordering).
+LOOKAHEAD_PACKETS = 34
+
+
+def _decode_shown(
+    container: av.container.InputContainer,
+    stream: av.VideoStream,
+    queue: list[float],
+    skip_unshown: bool,
+) -> Iterator[av.VideoFrame]:
+    """Decode ``stream``, skipping pictures that no request shows and no other picture needs.
+
+    A picture is on screen from its timestamp until the next one's. When no time in ``queue``
+    (sorted) falls in that interval, it is decoded only if it is a reference picture: the decoder
+    is told to drop it otherwise (``skip_frame=NONREF``, decided packet by packet), which leaves
+    every other picture bit-identical, since by definition nothing is predicted from it. At 5
+    requests a second from 30 fps H.264 this avoids about a third of the decoding work. Needs the
+    decoder on one thread (with frame threads the setting would not apply to the packet at hand);
+    otherwise, or with ``skip_unshown`` false, every picture is decoded.
+    """
+    context = stream.codec_context
+    if not skip_unshown or context.thread_count != 1:
+        yield from container.decode(stream)
+        return
+    time_base = float(stream.time_base)
+    ahead: deque[av.Packet] = deque()
+    window: list[int] = []  # sorted timestamps of the packets around the one being decided
+    recent: deque[int] = deque()  # the same, in decoding order, to forget the oldest
+
+    def shown(pts: int) -> bool:
+        later = bisect.bisect_right(window, pts)
+        until = window[later] * time_base if later < len(window) else np.inf
+        first = bisect.bisect_left(queue, pts * time_base - TIME_EPS)
+        return first < len(queue) and queue[first] < until - TIME_EPS
+
+    def send(packet: av.Packet) -> list[av.VideoFrame]:
+        skip = packet.pts is not None and packet.size > 0 and not shown(packet.pts)
+        context.skip_frame = "NONREF" if skip else "DEFAULT"
+        return packet.decode()
+
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            bisect.insort(window, packet.pts)
+            recent.append(packet.pts)
+        ahead.append(packet)
+        if len(ahead) > LOOKAHEAD_PACKETS:
+            yield from send(ahead.popleft())
+            if len(recent) > 2 * LOOKAHEAD_PACKETS + 1:
+                window.pop(bisect.bisect_left(window, recent.popleft()))
+    while ahead:
+        yield from send(ahead.popleft())
 
 
 #: Pixel formats whose first plane is the luma (the gray picture) at full resolution.
@@ -88,6 +144,7 @@ def iter_frames_at(
     size: tuple[int, int],
     *,
     threads: int = 1,
+    skip_unshown: bool = True,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(time, gray_frame)`` for each requested time, in increasing time order.
 
@@ -102,6 +159,8 @@ def iter_frames_at(
     times : request times in seconds; sorted internally.
     size : output ``(width, height)`` in pixels.
     threads : decoder threads (1 keeps each worker on one core; 0 lets FFmpeg choose).
+    skip_unshown : let the decoder drop pictures that no request shows and nothing refers to
+        (same frames, less work; see `_decode_shown`).
     """
     path = Path(path)
     queue = np.sort(np.asarray(times, dtype=np.float64)).tolist()  # floats: cheap to compare
@@ -121,7 +180,7 @@ def iter_frames_at(
         return gray_thumbnail(frame, width, height)
 
     try:
-        for frame in container.decode(stream):
+        for frame in _decode_shown(container, stream, queue, skip_unshown):
             if frame.pts is None:
                 continue
             now = frame.pts * time_base
@@ -158,6 +217,7 @@ def decode_frames_at(
     size: tuple[int, int],
     *,
     threads: int = 1,
+    skip_unshown: bool = True,
 ) -> np.ndarray:
     """Return the gray frames on screen at ``times`` as a ``(len(times), height, width)`` array.
 
@@ -167,7 +227,9 @@ def decode_frames_at(
     order = np.argsort(requested, kind="stable")
     frames = np.empty((requested.size, size[1], size[0]), dtype=np.uint8)
     for slot, (_, image) in zip(
-        order, iter_frames_at(path, requested, size, threads=threads), strict=True
+        order,
+        iter_frames_at(path, requested, size, threads=threads, skip_unshown=skip_unshown),
+        strict=True,
     ):
         frames[slot] = image
     return frames
