@@ -3,7 +3,8 @@
 Every source video is decoded once per job. Pictures are taken at requested times (the frame on
 screen at each time, so a variable frame rate is handled by timestamps) and shrunk to small gray
 images, only for the frames that are needed; pictures that are neither needed nor referred to
-by others are not decoded at all. Sound is resampled to one mono rate. Both return plain numpy arrays; decoding errors become `MediaError`.
+by others are not decoded at all. Sound is resampled to one mono rate. Both return plain numpy
+arrays; decoding errors become `MediaError`.
 """
 
 from __future__ import annotations
