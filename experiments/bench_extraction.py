@@ -1,6 +1,6 @@
 """Benchmark: feature extraction per clip against the bare decode of the same clip.
 
-    python experiments/bench_extraction.py [--repeats 3] [--seconds 10]
+    python experiments/bench_extraction.py [--repeats 5] [--seconds 10]
 
 For a 360p and a 720p clip (30 fps H.264 + AAC), each both a synthetic-corpus scene (flat colours,
 unusually cheap to decode) and a textured scene (decodes at the cost of camera footage), prints
@@ -121,7 +121,7 @@ def extraction(path: Path, duration: float, flow: str, scratch: Path) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     limit_threads()
@@ -148,12 +148,16 @@ def main() -> None:
                 scratch / f"textured_{height}p.mp4", width, height, args.seconds
             )
             for label, path in (("synthetic", synthetic), ("textured", textured)):
-                decode = statistics.median(bare_decode(path) for _ in range(args.repeats))
                 null = statistics.median(ffmpeg_null(path) for _ in range(args.repeats))
+                extraction(path, args.seconds, "dis", scratch)  # warm-up: first-call set-up
                 for flow in ("dis", "farneback"):
-                    runs = [
-                        extraction(path, args.seconds, flow, scratch) for _ in range(args.repeats)
-                    ]
+                    # decode and extraction alternate, so that a drift of the machine's speed
+                    # during the run affects both alike
+                    decodes, runs = [], []
+                    for _ in range(args.repeats):
+                        decodes.append(bare_decode(path))
+                        runs.append(extraction(path, args.seconds, flow, scratch))
+                    decode = statistics.median(decodes)
                     seconds = statistics.median(r[0] for r in runs)
                     print(
                         f"| {height}p {label} | {decode * 1000:.0f} ms | {null * 1000:.0f} ms | "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,51 +83,84 @@ def peak_rss_of_tree(root: int, done: threading.Event, peaks: dict[int, int]) ->
         time.sleep(0.2)
 
 
-def extraction_throughput(clips: int, scratch: Path) -> None:
-    """Extract the same samples with 1 and 2 workers; print clips/s, speed-up and peak RSS.
+def _timed_extract(clips: int, scratch: Path, workers: int, *overrides: str) -> tuple[float, dict]:
+    """Seconds of ``python -m avalign.extract`` from an empty cache, and peak RSS (MB) by pid."""
+    command = [
+        sys.executable,
+        "-m",
+        "avalign.extract",
+        f"paths.data_dir={scratch / 'data'}",
+        f"paths.output_dir={scratch / 'outputs'}",
+        f"dataset.num_clips={clips}",
+        f"extract.workers={workers}",
+        "progress=false",
+        *overrides,
+    ]
+    for cache in (scratch / "data" / "datasets").glob("*/samples-*/features-*"):
+        shutil.rmtree(cache)  # every run computes every one of its samples
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done, peaks = threading.Event(), {}
+    watcher = threading.Thread(target=peak_rss_of_tree, args=(process.pid, done, peaks))
+    watcher.start()
+    if process.wait() != 0:
+        raise RuntimeError(f"{' '.join(command)} failed")
+    seconds = time.perf_counter() - started
+    done.set()
+    watcher.join()
+    return seconds, {"main": peaks.pop(process.pid, 0), "workers": peaks}
+
+
+def extraction_throughput(clips: int, scratch: Path, repeats: int = 3) -> None:
+    """Extract the same samples with 1 and 2 workers; print times, clips/s, speed-up, peak RSS.
 
     Each run is the command a user types, ``python -m avalign.extract extract.workers=N``, timed
-    from start to end (interpreter and Hydra start-up, the worker processes' start, each
-    importing torch, all included). Peak RSS per worker: the command's own process for 1 worker
-    (it extracts in-process), the largest worker process for 2 (the main process only hands out
-    work), read from /proc while it runs.
+    from start to end (interpreter and Hydra start-up, the worker processes' start, all
+    included). Each command also runs on half of the clips (``extract.num_shards=2
+    extract.shard_index=0``): the difference between the two runs is the time of the other
+    half's clips alone, which gives the steady-state throughput (clips/s once running) and,
+    by subtraction, the fixed start-up. Peak RSS per worker: the command's own process for 1
+    worker (it extracts in-process), the largest worker process for 2 (the main process only
+    hands out work), read from /proc while it runs.
     """
-    _samples(clips, scratch)  # make the corpus and samples first, untimed
-    rates = {}
+    _, stage = _samples(clips, scratch)  # make the corpus and samples first, untimed
+    from avalign.features.extract import shard_of
+
+    videos = [s.video_id for s in stage.samples]
+    if len(set(videos)) != clips:
+        raise RuntimeError(f"{clips - len(set(videos))} clips have no samples")
+    half = len(shard_of(videos, 0, 2))
+    steady, whole = {}, {}
     for workers in (1, 2):
-        command = [
-            sys.executable,
-            "-m",
-            "avalign.extract",
-            f"paths.data_dir={scratch / 'data'}",
-            f"paths.output_dir={scratch / 'outputs'}",
-            f"dataset.num_clips={clips}",
-            f"extract.workers={workers}",
-            "progress=false",
-        ]
-        for cache in (scratch / "data" / "datasets").glob("*/samples-*/features-*"):
-            shutil.rmtree(cache)  # both runs compute every sample
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        done, peaks = threading.Event(), {}
-        watcher = threading.Thread(target=peak_rss_of_tree, args=(process.pid, done, peaks))
-        watcher.start()
-        if process.wait() != 0:
-            raise RuntimeError(f"{' '.join(command)} failed")
-        seconds = time.perf_counter() - started
-        done.set()
-        watcher.join()
-        workers_peak = max(
-            (mb for pid, mb in peaks.items() if pid != process.pid or workers == 1), default=0
-        )
-        rates[workers] = clips / seconds
+        halves, fulls, per_worker, main_peak = [], [], [], []
+        for _ in range(repeats):  # medians: each run's time varies by about a second here
+            halves.append(
+                _timed_extract(
+                    clips, scratch, workers, "extract.num_shards=2", "extract.shard_index=0"
+                )[0]
+            )
+            seconds, peaks = _timed_extract(clips, scratch, workers)
+            fulls.append(seconds)
+            main_peak.append(peaks["main"])
+            per_worker.append(peaks["main"] if workers == 1 else max(peaks["workers"].values()))
+        seconds, seconds_half = statistics.median(fulls), statistics.median(halves)
+        whole[workers] = clips / seconds
+        steady[workers] = (clips - half) / (seconds - seconds_half)
+        start_up = seconds - clips / steady[workers]
         print(
-            f"extract {clips} clips, workers={workers}: {seconds:.1f} s, "
-            f"{rates[workers]:.2f} clips/s, peak RSS per worker {workers_peak} MB "
-            f"(main process {peaks.get(process.pid, 0)} MB)"
+            f"extract {clips} clips, workers={workers}: {seconds:.1f} s in all "
+            f"({whole[workers]:.2f} clips/s); {half} clips: {seconds_half:.1f} s; "
+            f"steady {steady[workers]:.2f} clips/s, start-up {start_up:.1f} s; "
+            f"peak RSS per worker {min(per_worker)}-{max(per_worker)} MB "
+            f"(main process {max(main_peak)} MB; {repeats} runs, median times)"
         )
-    print(f"2 workers vs 1: {rates[2] / rates[1]:.2f}x")
-    print(f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {AVE_CLIPS / rates[2] / 60:.1f} min")
+    print(
+        f"2 workers vs 1: {steady[2] / steady[1]:.2f}x steady-state, "
+        f"{whole[2] / whole[1]:.2f}x for the {clips}-clip command with its start-up"
+    )
+    start_up_2 = clips / whole[2] - clips / steady[2]
+    projection = start_up_2 + AVE_CLIPS / steady[2]
+    print(f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {projection / 60:.1f} min")
 
 
 def detect_long_video(minutes: float, scratch: Path) -> None:
@@ -188,12 +222,13 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--skip-detect", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per extraction figure")
     parser.add_argument("--only", choices=("extraction", "training", "detect"), default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         if args.only in (None, "extraction"):
-            extraction_throughput(args.clips, scratch)
+            extraction_throughput(args.clips, scratch, args.repeats)
         if args.only in (None, "training"):
             training_throughput(args.clips, scratch)
         if args.only in (None, "detect") and not args.skip_detect:
