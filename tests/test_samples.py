@@ -118,9 +118,37 @@ def test_time_shifts_stay_in_real_audio_and_respect_bounds():
         magnitude = abs(s.offset_ms) / 1000
         assert 0.1 - 1e-9 <= magnitude <= 0.8 * s.duration_s + 1e-6
         source_start = s.start_s - s.offset_ms / 1000
-        # the shifted sound comes from inside the annotated event (shift_source=event)
-        assert s.segment_start_s - 1e-6 <= source_start
-        assert source_start + s.duration_s <= s.segment_end_s + 1e-6
+        # sound and picture both come from inside the annotated event (shift_source=event)
+        for window_start in (source_start, s.start_s):
+            assert s.segment_start_s - 1e-6 <= window_start
+            assert window_start + s.duration_s <= s.segment_end_s + 1e-6
+
+
+def _on_grid(t: float, origin: float, grid: float = 0.2) -> bool:
+    return abs((t - origin) / grid - round((t - origin) / grid)) < 1e-6
+
+
+@pytest.mark.parametrize("anchor", ["video", "audio", "either"])
+def test_time_shift_anchor_says_which_stream_keeps_the_subsegment(anchor):
+    """Sub-segments lie on the time grid from the event start; a moved window almost never does.
+    With ``either`` the sound keeps the sub-segment in about half of the shifts, so that neither
+    stream alone can tell a shifted sample by where its window starts."""
+    config = SampleConfig(
+        negative_fraction=1.0,
+        type_weights={"time_shift": 1.0},
+        draws_per_segment=20,
+        shift_anchor=anchor,
+    )
+    samples, _ = plan_samples(SEGMENTS, config)
+    picture_kept = [_on_grid(s.start_s, s.segment_start_s) for s in samples]
+    sound_kept = [_on_grid(s.start_s - s.offset_ms / 1000, s.segment_start_s) for s in samples]
+    # exactly one stream is on the grid, except when an offset happens to be a grid multiple
+    kept = [(p, q) for p, q in zip(picture_kept, sound_kept, strict=True) if not (p and q)]
+    assert len(kept) > 0.99 * len(samples) and all(p or q for p, q in kept)
+    share = float(np.mean([q for _, q in kept]))
+    expected = {"video": (0.0, 0.0), "audio": (1.0, 1.0), "either": (0.35, 0.65)}[anchor]
+    assert expected[0] <= share <= expected[1], share
+    assert all(math.isclose(s.duration_s, round(s.duration_s / 0.2) * 0.2) for s in samples)
 
 
 def test_positive_is_the_source_window(source):

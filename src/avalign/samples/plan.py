@@ -48,6 +48,9 @@ class SampleConfig:
     audio_early_fraction: float = 0.5  # share of time shifts where the audio comes first
     # "event": shifted audio comes from inside the annotated event; "video": anywhere in the clip
     shift_source: str = "event"
+    # which stream keeps the sub-segment's window in a time shift (the other one is moved):
+    # "video", "audio", or "either" (each half of the time; see `_plan_draw`)
+    shift_anchor: str = "either"
     noise_snr_db: tuple[float, float] = (-10.0, 5.0)
     distort_tempo: tuple[float, float] = (0.8, 1.25)  # speed factor range of the drifting audio
     distort_min_tempo_change: float = 0.05  # |tempo - 1| at least this
@@ -63,6 +66,10 @@ class SampleConfig:
             raise ValueError("type_weights: at least one misalignment type needs a positive weight")
         if self.shift_source not in ("event", "video"):
             raise ValueError(f"shift_source must be 'event' or 'video', not {self.shift_source!r}")
+        if self.shift_anchor not in ("video", "audio", "either"):
+            raise ValueError(
+                f"shift_anchor must be 'video', 'audio' or 'either', not {self.shift_anchor!r}"
+            )
 
     def fingerprint(self) -> str:
         return fingerprint(self)
@@ -147,6 +154,21 @@ def _draw_offset_ms(
     return None
 
 
+def _sound_keeps_window(config: SampleConfig, rng: np.random.Generator) -> bool:
+    """Whether a time shift keeps the sound at the sub-segment and moves the picture.
+
+    Sub-segments start where annotated events start, so a synchronized sample often opens on
+    the event's first sound and first motion. If the picture always kept the sub-segment's
+    window, a shifted sound would never open that way, and the sound alone would tell shifted
+    from synchronized samples (measured: an audio-only transformer at 25 steps/s reached AUROC
+    0.65 on time shifts). With ``either``, each stream keeps the window half of the time, so
+    neither stream's window alone gives the shift away.
+    """
+    if config.shift_anchor == "either":
+        return bool(rng.random() < 0.5)
+    return config.shift_anchor == "audio"
+
+
 def _draw_tempo(
     start: float, end: float, video_s: float, config: SampleConfig, rng: np.random.Generator
 ) -> float:
@@ -198,6 +220,11 @@ def _plan_draw(
                 reason = "time_shift: not enough real audio around the sample"
                 report.skipped.append((sample_id, segment.video_path, reason))
                 continue
+            if _sound_keeps_window(config, rng):
+                # the picture moves instead: the sound of [start, end) plays under the picture
+                # of [start - offset, end - offset), which the offset's draw kept inside ``room``
+                start, end = round(start - offset / 1000, 6), round(end - offset / 1000, 6)
+                offset = -offset
             params["offset_ms"] = offset
         elif kind == "noise":
             params["snr_db"] = round(float(rng.uniform(*config.noise_snr_db)), 2)
