@@ -60,3 +60,18 @@ def test_workers_do_not_reimport_the_entry_module(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[(False,", "False)]", "entry"]
+
+
+def test_concurrent_writers_of_one_failures_report_do_not_collide(tmp_path):
+    """Two jobs of a parallel sweep write the same stage's failures report at once; each writes
+    its own temporary file before the atomic rename (a shared one made the loser crash)."""
+    report = tmp_path / "extract_failures.csv"
+    script = (
+        "import sys; from pathlib import Path; from avalign.failures import FailureLog\n"
+        "log = FailureLog('extract'); log.error(Path('a.mp4'), 'broken', 's1')\n"
+        f"for _ in range(300): log.write_csv(Path({str(report)!r}))\n"
+    )
+    writers = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    assert report.read_text(encoding="utf-8").count("broken") == 1
+    assert not list(tmp_path.glob(".*tmp"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class PreparedDataset:
         """Write ``annotations.csv`` and ``dataset.json`` atomically into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
         columns = [f.name for f in fields(PreparedSegment)]
-        tmp = folder / f".{ANNOTATIONS_CSV}.tmp"
+        tmp = folder / f".{ANNOTATIONS_CSV}.{os.getpid()}.tmp"
         with tmp.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
@@ -82,7 +83,7 @@ class PreparedDataset:
                 writer.writerow(asdict(segment))
         tmp.replace(folder / ANNOTATIONS_CSV)
         meta = {"name": self.name, "root": str(self.root), "summary": self.summary}
-        tmp = folder / f".{DATASET_JSON}.tmp"
+        tmp = folder / f".{DATASET_JSON}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         tmp.replace(folder / DATASET_JSON)
 

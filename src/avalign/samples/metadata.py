@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
 from avalign.samples.plan import SampleSpec
@@ -64,7 +65,7 @@ def write_metadata(
     """Write the metadata CSV atomically; ``file_paths`` maps sample id -> materialized mp4 path."""
     file_paths = file_paths or {}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
