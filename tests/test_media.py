@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import av
 import numpy as np
 import pytest
 
@@ -89,6 +92,41 @@ def test_skipping_unshown_pictures_changes_no_frame(tmp_path, times, variable_ra
         decoded = sum(1 for _ in _decode_shown(container, stream, sorted(times), True))
     if len(times) == 21:
         assert decoded < 100  # of 120 pictures
+
+
+def _video_only(path, codec: str, options: dict) -> Path:
+    """120 frames (30 fps) of a square moving over light noise, in ``codec``."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 128, "yuv420p"
+        stream.options = options
+        rng = np.random.default_rng(0)
+        for index in range(120):
+            image = rng.integers(0, 20, (128, 160, 3), dtype=np.uint8)
+            image[40:60, (7 * index) % 140 : (7 * index) % 140 + 20] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("codec", "options"),
+    [
+        ("libx265", {"preset": "fast", "x265-params": "log-level=none"}),  # HEVC with B-frames
+        ("mpeg2video", {"bf": "2"}),
+        ("libsvtav1", {}),  # decoded by libdav1d, which must not be asked to skip
+    ],
+)
+def test_other_codecs_give_the_same_frames_with_skipping(tmp_path, codec, options):
+    path = _video_only(tmp_path / f"{codec}.mp4", codec, options)
+    for times in (
+        np.round(np.arange(21) / 5, 6),
+        np.sort(np.random.default_rng(1).uniform(-0.5, 4.5, 40)),
+    ):
+        fast = decode_frames_at(path, times, (80, 64))
+        assert np.array_equal(fast, decode_frames_at(path, times, (80, 64), skip_unshown=False))
 
 
 def test_variable_rate_frames_follow_timestamps(tmp_path):

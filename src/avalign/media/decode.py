@@ -45,6 +45,12 @@ def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, 
     return container, stream
 
 
+#: Decoders that apply ``skip_frame`` to the very packet sent next (one thread) and keep every
+#: other picture intact when they skip (checked bit for bit, `tests/test_media.py`). Others
+#: decode everything: libdav1d (AV1) decodes asynchronously, so a per-packet setting lands on
+#: the wrong picture and changes the frames.
+_SKIPS_IN_STEP = {"h264", "hevc", "mpeg1video", "mpeg2video", "mpeg4"}
+
 #: Packets read ahead to learn when the next picture is shown: more than the deepest B-frame
 #: reordering any codec allows (H.264 and HEVC keep at most 16 pictures for reordering).
 LOOKAHEAD_PACKETS = 34
@@ -62,12 +68,13 @@ def _decode_shown(
     (sorted) falls in that interval, it is decoded only if it is a reference picture: the decoder
     is told to drop it otherwise (``skip_frame=NONREF``, decided packet by packet), which leaves
     every other picture bit-identical, since by definition nothing is predicted from it. At 5
-    requests a second from 30 fps H.264 this avoids about a third of the decoding work. Needs the
-    decoder on one thread (with frame threads the setting would not apply to the packet at hand);
-    otherwise, or with ``skip_unshown`` false, every picture is decoded.
+    requests a second from 30 fps H.264 this avoids about a third of the decoding work. Needs one
+    of the decoders in `_SKIPS_IN_STEP` on one thread (with frame threads the setting would not
+    apply to the packet at hand); otherwise, or with ``skip_unshown`` false, every picture is
+    decoded.
     """
     context = stream.codec_context
-    if not skip_unshown or context.thread_count != 1:
+    if not skip_unshown or context.thread_count != 1 or context.name not in _SKIPS_IN_STEP:
         yield from container.decode(stream)
         return
     time_base = float(stream.time_base)
