@@ -74,4 +74,4 @@ def test_concurrent_writers_of_one_failures_report_do_not_collide(tmp_path):
     writers = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
     assert report.read_text(encoding="utf-8").count("broken") == 1
-    assert not list(tmp_path.glob(".*tmp"))
+    assert not list(tmp_path.glob(".*.tmp*"))  # no temporary file left behind

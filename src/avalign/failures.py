@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from avalign.atomic import atomic_target
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,11 @@ class FailureLog:
     def write_csv(self, path: Path) -> Path:
         """Write the report (always, even empty, so its absence never means 'unknown')."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per writer
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
+        with atomic_target(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=FIELDS)
             writer.writeheader()
             for failure in self.failures:
                 writer.writerow(asdict(failure))
-        tmp.replace(path)
         return path
 
 

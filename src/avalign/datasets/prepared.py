@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from avalign.atomic import atomic_target
 from avalign.media.probe import MediaInfo
 
 ANNOTATIONS_CSV = "annotations.csv"
@@ -75,17 +75,17 @@ class PreparedDataset:
         """Write ``annotations.csv`` and ``dataset.json`` atomically into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
         columns = [f.name for f in fields(PreparedSegment)]
-        tmp = folder / f".{ANNOTATIONS_CSV}.{os.getpid()}.tmp"
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
+        with (
+            atomic_target(folder / ANNOTATIONS_CSV) as tmp,
+            tmp.open("w", newline="", encoding="utf-8") as handle,
+        ):
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             for segment in self.segments:
                 writer.writerow(asdict(segment))
-        tmp.replace(folder / ANNOTATIONS_CSV)
         meta = {"name": self.name, "root": str(self.root), "summary": self.summary}
-        tmp = folder / f".{DATASET_JSON}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(folder / DATASET_JSON)
+        with atomic_target(folder / DATASET_JSON) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def read(cls, folder: Path) -> PreparedDataset:

@@ -9,12 +9,12 @@ plain arrays and unicode strings only and are read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from avalign.atomic import atomic_target
 from avalign.features.config import FeatureConfig
 
 CONFIG_JSON = "feature_config.json"
@@ -47,9 +47,8 @@ class FeatureCache:
                     f"not {self.config_hash}"
                 )
             return
-        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(record)
+        with atomic_target(record) as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
     def path(self, sample_id: str) -> Path:
         return self.folder / f"{sample_id}.npz"
@@ -57,12 +56,8 @@ class FeatureCache:
     def write(self, sample_id: str, arrays: dict[str, np.ndarray]) -> Path:
         """Store one sample's arrays atomically (with this cache's fingerprint)."""
         target = self.path(sample_id)
-        tmp = target.with_name(f".{sample_id}.{os.getpid()}.tmp.npz")
-        try:
+        with atomic_target(target) as tmp:
             write_npz(tmp, {"config_hash": np.array(self.config_hash), **arrays})
-            tmp.replace(target)
-        finally:
-            tmp.unlink(missing_ok=True)
         return target
 
     def load(self, sample_id: str) -> dict[str, np.ndarray]:

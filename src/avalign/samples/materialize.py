@@ -8,10 +8,10 @@ artefact tells a positive from a negative.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from avalign.atomic import atomic_target
 from avalign.media.decode import decode_audio
 from avalign.media.errors import MediaError
 from avalign.media.ffmpeg import run_ffmpeg
@@ -41,7 +41,6 @@ def encode_sample(
     source: Path, spec: SampleSpec, audio, sample_rate: int, target: Path, *, crf: int = 18
 ) -> None:
     """Cut ``spec``'s window from ``source``, add ``audio`` (None: no sound), write ``target``."""
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.mp4")
     args = ["-ss", f"{spec.start_s:.6f}", "-t", f"{spec.duration_s:.6f}", "-i", str(source)]
     if audio is not None:
         args += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
@@ -65,17 +64,13 @@ def encode_sample(
         "+faststart",
         "-f",
         "mp4",
-        str(tmp),
     ]
-    try:
+    with atomic_target(target) as tmp:
         run_ffmpeg(
-            args,
+            [*args, str(tmp)],
             input_bytes=None if audio is None else audio.astype("<f4").tobytes(),
             target=target,
         )
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def materialize_video(job: MaterializeJob) -> list[tuple[str, str | None]]:

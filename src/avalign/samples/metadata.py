@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
+from avalign.atomic import atomic_target
 from avalign.samples.plan import SampleSpec
 
 METADATA_CSV = "generated_samples_metadata.csv"
@@ -65,8 +65,7 @@ def write_metadata(
     """Write the metadata CSV atomically; ``file_paths`` maps sample id -> materialized mp4 path."""
     file_paths = file_paths or {}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_target(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for spec in samples:
@@ -81,7 +80,6 @@ def write_metadata(
                 else:
                     row.append(_cell(getattr(spec, name)))
             writer.writerow(row)
-    tmp.replace(path)
     return path
 
 
