@@ -56,12 +56,13 @@ def cross_correlation(
     cross = spec_a * spec_v.conj()
     if method == "gcc_phat":
         cross = cross / cross.abs().clamp_min(1e-9)
-    full = torch.fft.irfft(cross, n=size)  # circular; lags 0..T-1 then -(T)..-1
-    lags = torch.cat([full[:, size - steps + 1 :], full[:, :steps]], dim=1)
+
+    def in_lag_order(circular: torch.Tensor) -> torch.Tensor:  # 0..T-1, -T..-1 -> -(T-1)..T-1
+        return torch.cat([circular[:, size - steps + 1 :], circular[:, :steps]], dim=1)
+
+    lags = in_lag_order(torch.fft.irfft(cross, n=size))
     if method == "ncc":
-        overlap = circular_overlap(mask, size)
-        overlap = torch.cat([overlap[:, size - steps + 1 :], overlap[:, :steps]], dim=1)
-        lags = lags / overlap.clamp_min(1.0)
+        lags = lags / in_lag_order(circular_overlap(mask, size)).clamp_min(1.0)
     return lags
 
 
