@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 
 from avalign import tracking
 from avalign.features.config import FeatureConfig
@@ -80,6 +82,27 @@ def test_ddp_on_two_cpu_processes_logs_one_run(tmp_path):
         and runs[0].data.params["trainer/devices"] == "2"
     )
     assert {"test/f1", "val/f1", "train/loss"} <= set(runs[0].data.metrics)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="trainer=gpu needs a CUDA GPU; this machine has none"
+)
+@pytest.mark.parametrize("model", ["mlp", "transformer", "xcorr"])
+def test_one_gpu_trains_and_tests(tmp_path, model):
+    args = [
+        f"model={model}",
+        "trainer=gpu",
+        "logger=none",
+        f"paths.data_dir={tmp_path / 'data'}",
+        f"paths.output_dir={tmp_path / 'out'}",
+        *TINY,
+    ]
+    result = cli(
+        "avalign.train", [*args, *(["model.epochs=2"] if model != "xcorr" else [])], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "GPU available: True (cuda), used: True" in result.stderr + result.stdout
+    assert re.search(r"^test\s+\d", result.stdout, re.MULTILINE)  # the results table's test row
 
 
 def _free_port() -> int:
