@@ -73,6 +73,8 @@ def main() -> None:
             print(f"shared content under 1 s: {share([x < 1.0 for x in shared])}")
             beyond = [abs(s.offset_ms) > MAX_LAG_S * 1000 for s in shifts]
             print(f"offset beyond the {MAX_LAG_S:g} s searched: {share(beyond)}")
+            usable = [x >= 1.0 and not far for x, far in zip(shared, beyond, strict=True)]
+            print(f"shared content >= 1 s and offset within the search: {share(usable)}")
         hits: dict[str, list[bool]] = defaultdict(list)
         for spec in synced:
             found = curve_offset_ms(cache.load(spec.sample_id), step_ms)
