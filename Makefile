@@ -18,16 +18,16 @@ demo: $(STAMP)  ## the main job on the embedded synthetic dataset: make the data
 	$(BIN)/python -m avalign.train experiment=transformer_fps25
 
 test: $(STAMP)  ## lint, then the test suite
-	$(BIN)/ruff check src tests experiments
-	$(BIN)/ruff format --check src tests experiments
+	$(BIN)/ruff check src tests experiments notebooks
+	$(BIN)/ruff format --check src tests experiments notebooks
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests experiments
+	$(BIN)/ruff check src tests experiments notebooks
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests experiments
-	$(BIN)/ruff check --fix src tests experiments
+	$(BIN)/ruff format src tests experiments notebooks
+	$(BIN)/ruff check --fix src tests experiments notebooks
 
 clean-data:  ## remove generated data, caches and run folders (never the source)
 	rm -rf data outputs multirun mlruns mlflow.db
