@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
 from avalign.media import MediaError, decode_audio, decode_frames_at, probe_media
-from avalign.media.decode import _decode_shown, _open_video
+from avalign.media.decode import _decode_shown, _open_video, shrink
 from media import event_times, make_video, truncate
 
 
@@ -127,6 +128,30 @@ def test_other_codecs_give_the_same_frames_with_skipping(tmp_path, codec, option
     ):
         fast = decode_frames_at(path, times, (80, 64))
         assert np.array_equal(fast, decode_frames_at(path, times, (80, 64), skip_unshown=False))
+
+
+def _texture(height: int, width: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (height, width), dtype=np.uint8)
+    return cv2.GaussianBlur(noise, (0, 0), 1.5)
+
+
+@pytest.mark.parametrize("height, width", [(240, 320), (360, 640), (270, 480), (447, 1280)])
+def test_shrink_of_corpus_sized_frames_is_the_plain_area_filter(height, width):
+    image = _texture(height, width)
+    direct = cv2.resize(image, (112, 112), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(shrink(image, 112, 112), direct)
+
+
+@pytest.mark.parametrize("height, width", [(720, 1280), (1080, 1920), (2160, 3840)])
+def test_shrink_of_large_frames_stays_close_to_the_area_filter(height, width):
+    image = _texture(height, width + 32)[:, :width]  # a strided view, as a decoded plane is
+    direct = cv2.resize(np.ascontiguousarray(image), (112, 112), interpolation=cv2.INTER_AREA)
+    direct = direct.astype(int)
+    small = shrink(image, 112, 112)
+    assert small.shape == (112, 112) and small.dtype == np.uint8
+    difference = np.abs(small.astype(int) - direct)
+    assert difference.mean() < 2.0 and difference.max() <= 12  # fine noise: 1.0-1.5 and 5-9
 
 
 def test_variable_rate_frames_follow_timestamps(tmp_path):

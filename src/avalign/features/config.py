@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from avalign.fingerprint import fingerprint
 
 #: Bump when the meaning of a stored feature changes, so old caches are not reused.
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5  # 5: frames of 4x the thumbnail or more are halved first (`shrink`)
 FLOW_METHODS = ("dis", "farneback")
 
 

