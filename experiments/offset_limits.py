@@ -10,7 +10,7 @@ script prints, per split:
 
 1. the shared content of the time-shift samples (quantiles, share under 1 s, share whose offset
    is beyond the 2 s that the models search);
-2. how often the activity-curve cross-correlation (the `xcorr` model, its default settings) puts
+2. how often the activity-curve cross-correlation (the `xcorr` model as configured) puts
    its peak within one step of the truth: on synchronized samples (where the truth is lag 0 and the
    whole window is shared) per category, and on time-shift samples with at least and under 1 s of
    shared content.
@@ -38,24 +38,13 @@ from avalign import tracking
 from avalign.checkpoints import load_model, resolve_checkpoint
 from avalign.config import config_dir
 from avalign.features.cache import FeatureCache
-from avalign.inputs import SampleInputs, audio_curve, collate
-from avalign.models.correlation import correlate_curves
+from avalign.inputs import SampleInputs, collate
 from avalign.pipeline import data_stages
-
-MAX_LAG_S = 2.0  # what the models search (model.max_lag_s, model.max_offset_s)
-
-
-def curve_offset_ms(features: dict[str, np.ndarray], step_ms: float) -> float:
-    """The `xcorr` model's offset estimate for one sample (default settings: ncc, 2 s, 50%)."""
-    v = torch.from_numpy(features["flow_energy"].astype(np.float32))[None]
-    a = torch.from_numpy(audio_curve(features["audio_energy"]))[None]
-    mask = torch.ones_like(v, dtype=torch.bool)
-    found = correlate_curves(v, a, mask, max_lag_s=MAX_LAG_S, step_ms=step_ms)
-    return float(found["offset_ms"][0])
+from avalign.train import build_model
 
 
 def model_offset(model) -> Callable[[dict[str, np.ndarray]], float]:
-    """A trained model's offset estimate (ms) for one sample's features."""
+    """A model's offset estimate (ms) for one sample's features."""
 
     def estimate(features: dict[str, np.ndarray]) -> float:
         item = SampleInputs.from_features("sample", features, 1, "None", 0.0)
@@ -75,27 +64,33 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides (dataset, samples, feature)")
     args = parser.parse_args()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["progress=false", *args.overrides])
-    estimators: dict[str, Callable[[dict[str, np.ndarray]], float]] = {}
-    feature = None
+        # model=xcorr: the curve cross-correlation exactly as configured (model.* overrides apply)
+        cfg = compose(
+            config_name="train", overrides=["progress=false", *args.overrides, "model=xcorr"]
+        )
+    trained, feature = None, None
     if args.source:
-        model, feature_config = load_model(
+        trained, feature_config = load_model(
             resolve_checkpoint(args.source, tracking.store_of(cfg.logger))
         )
-        if not getattr(model, "estimates_offset", False):
+        if not getattr(trained, "estimates_offset", False):
             raise SystemExit(f"{args.source}: this model does not estimate offsets")
         feature = dataclasses.asdict(feature_config)
     stage = data_stages(cfg, feature)
     cache = FeatureCache(stage.folder, stage.config)
     step_ms = 1000.0 / stage.config.fps
-    estimators["curve cross-correlation"] = lambda f: curve_offset_ms(f, step_ms)
-    if args.source:
-        estimators[f"model {args.source}"] = model_offset(model)
+    max_lag_s = float(cfg.model.max_lag_s)
     print(f"features: {stage.folder} ({stage.config.fps:g} steps/s, one step = {step_ms:.0f} ms)")
     by_split = defaultdict(list)
     for spec in stage.samples.samples:
         if spec.misalignment in ("None", "time_shift") and cache.path(spec.sample_id).is_file():
             by_split[spec.split].append(spec)
+    first = next(s for specs in by_split.values() for s in specs)
+    dims = SampleInputs.from_features("", cache.load(first.sample_id), 1, "None", 0.0)
+    xcorr = build_model(cfg.model, dims.visual.shape[1], dims.audio.shape[1], step_ms)
+    estimators = {"xcorr": model_offset(xcorr)}
+    if trained is not None:
+        estimators[f"model {args.source}"] = model_offset(trained)
     for split in ("train", "val", "test"):
         shifts = [s for s in by_split[split] if s.misalignment == "time_shift"]
         synced = [s for s in by_split[split] if s.misalignment == "None"]
@@ -105,26 +100,41 @@ def main() -> None:
             q = np.percentile(shared, [10, 25, 50, 75, 90])
             print("shared content, s (10/25/50/75/90%): " + " / ".join(f"{x:.2f}" for x in q))
             print(f"shared content under 1 s: {share([x < 1.0 for x in shared])}")
-            beyond = [abs(s.offset_ms) > MAX_LAG_S * 1000 for s in shifts]
-            print(f"offset beyond the {MAX_LAG_S:g} s searched: {share(beyond)}")
+            beyond = [abs(s.offset_ms) > max_lag_s * 1000 for s in shifts]
+            print(f"offset beyond the {max_lag_s:g} s searched: {share(beyond)}")
             usable = [x >= 1.0 and not far for x, far in zip(shared, beyond, strict=True)]
             print(f"shared content >= 1 s and offset within the search: {share(usable)}")
-        for name, estimate in estimators.items():
-            report(name, estimate, cache, synced, shifts, shared, step_ms)
+        # each sample is read once; every estimator sees the same features
+        synced_found = [_estimates(estimators, cache.load(s.sample_id)) for s in synced]
+        shift_found = [_estimates(estimators, cache.load(s.sample_id)) for s in shifts]
+        for name in estimators:
+            report(
+                name,
+                synced,
+                [f[name] for f in synced_found],
+                shifts,
+                [f[name] for f in shift_found],
+                shared,
+                step_ms,
+            )
 
 
-def report(name, estimate, cache, synced, shifts, shared, step_ms) -> None:
-    """Print how often ``estimate`` lands within one step of the truth."""
+def _estimates(estimators, features: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: estimate(features) for name, estimate in estimators.items()}
+
+
+def report(name, synced, synced_ms, shifts, shift_ms, shared, step_ms) -> None:
+    """Print how often an estimator's offsets land within one step of the truth."""
     hits: dict[str, list[bool]] = defaultdict(list)
-    for spec in synced:
-        hits[spec.category].append(abs(estimate(cache.load(spec.sample_id))) <= step_ms)
+    for spec, found in zip(synced, synced_ms, strict=True):
+        hits[spec.category].append(abs(found) <= step_ms)
     every = [flag for flags in hits.values() for flag in flags]
     print(f"{name}: within one step of lag 0, synchronized samples: {share(every)}")
     for category in sorted(hits):
         print(f"    {category:14s} {share(hits[category])}")
     long_hits, short_hits, errors = [], [], []
-    for spec, content in zip(shifts, shared, strict=True):
-        error = abs(estimate(cache.load(spec.sample_id)) - spec.offset_ms)
+    for spec, found, content in zip(shifts, shift_ms, shared, strict=True):
+        error = abs(found - spec.offset_ms)
         errors.append(error)
         (long_hits if content >= 1.0 else short_hits).append(error <= step_ms)
     if shifts:
