@@ -87,19 +87,21 @@ def test_ddp_on_two_cpu_processes_logs_one_run(tmp_path):
 @pytest.mark.skipif(
     not torch.cuda.is_available(), reason="trainer=gpu needs a CUDA GPU; this machine has none"
 )
-@pytest.mark.parametrize("model", ["mlp", "transformer", "xcorr"])
+@pytest.mark.parametrize(
+    "model",
+    [["model=mlp", "model.epochs=2"], ["model=transformer", "model.epochs=2"], ["model=xcorr"]],
+    ids=["mlp", "transformer", "xcorr"],
+)
 def test_one_gpu_trains_and_tests(tmp_path, model):
     args = [
-        f"model={model}",
+        *model,
         "trainer=gpu",
         "logger=none",
         f"paths.data_dir={tmp_path / 'data'}",
         f"paths.output_dir={tmp_path / 'out'}",
         *TINY,
     ]
-    result = cli(
-        "avalign.train", [*args, *(["model.epochs=2"] if model != "xcorr" else [])], tmp_path
-    )
+    result = cli("avalign.train", args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "GPU available: True (cuda), used: True" in result.stderr + result.stdout
     assert re.search(r"^test\s+\d", result.stdout, re.MULTILINE)  # the results table's test row
