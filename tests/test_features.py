@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from avalign.features.cache import FeatureCache
+from avalign.features.cache import FeatureCache, write_npz
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import extract_samples, file_features, shard_of
 from avalign.pipeline import extract_features, generate_samples, prepare_dataset
@@ -254,3 +255,27 @@ def test_file_features_of_a_video_without_audio(tmp_path):
     features = file_features(Path(path), FeatureConfig())
     assert not bool(features["has_audio"]) and features["audio_energy"].max() == 0
     assert features["flow_energy"].shape == (15,)
+
+
+def test_feature_files_deflate_large_arrays_and_load_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    gradient = np.broadcast_to(np.arange(112, dtype=np.uint8), (6, 112, 112))
+    arrays = {
+        "frames": gradient + rng.integers(0, 2, (6, 112, 112), dtype=np.uint8),
+        "flow_energy": rng.random(5, dtype=np.float32),
+        "sample_id": np.array("clip_12_0_d0_1"),
+        "has_audio": np.array(True),
+    }
+    path = tmp_path / "sample.npz"
+    write_npz(path, arrays)
+    with zipfile.ZipFile(path) as archive:
+        entries = {entry.filename: entry for entry in archive.infolist()}
+    assert entries["frames.npy"].compress_type == zipfile.ZIP_DEFLATED
+    assert entries["flow_energy.npy"].compress_type == zipfile.ZIP_STORED
+    # a fixed date in every entry: the same arrays always give the same bytes
+    assert {entry.date_time for entry in entries.values()} == {(1980, 1, 1, 0, 0, 0)}
+    assert path.stat().st_size < arrays["frames"].nbytes / 2  # the frames were compressed
+    with np.load(path, allow_pickle=False) as data:
+        assert sorted(data.files) == sorted(arrays)
+        for name, value in arrays.items():
+            assert data[name].dtype == value.dtype and np.array_equal(data[name], value), name

@@ -8,6 +8,7 @@ plain arrays and unicode strings only and are read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -83,18 +84,28 @@ class FeatureCache:
         return True
 
 
+#: Arrays smaller than this (bytes) are stored, not deflated: a feature file holds a dozen arrays
+#: of a few dozen bytes, which deflate cannot shrink but whose zlib set-up costs as much as
+#: deflating the frames.
+STORE_BELOW = 1024
+
+
 def write_npz(path: Path, arrays: dict[str, np.ndarray], level: int = 1) -> None:
     """Write a compressed ``.npz`` (what ``np.savez_compressed`` writes) at a fast zlib level.
 
     Level 1 compresses these arrays almost as well as numpy's default level 6 in a fraction of the
-    time; the file loads with plain ``np.load``.
+    time; arrays under `STORE_BELOW` bytes are stored as they are. Entries carry a fixed date, so
+    the same arrays give the same bytes. The file loads with plain ``np.load``.
     """
-    with zipfile.ZipFile(
-        path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level
-    ) as archive:
+    with zipfile.ZipFile(path, "w") as archive:
         for name, value in arrays.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+            array = np.asanyarray(value)
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, allow_pickle=False)
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            small = array.nbytes < STORE_BELOW
+            entry.compress_type = zipfile.ZIP_STORED if small else zipfile.ZIP_DEFLATED
+            archive.writestr(entry, buffer.getbuffer(), compresslevel=level)
 
 
 def _as_dict(config: FeatureConfig) -> dict:
