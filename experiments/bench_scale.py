@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench_extraction import bare_decode  # the same baseline as the extraction benchmark
@@ -58,33 +59,72 @@ def _samples(clips: int, scratch: Path):
     return dataset, generate_samples(dataset, cfg.generate, progress=False)
 
 
-def peak_rss_of_tree(root: int, done: threading.Event, peaks: dict[int, int]) -> None:
-    """Until ``done``: record the peak RSS (``VmHWM``, MB) of ``root`` and every descendant."""
+@dataclass
+class Peaks:
+    """The highest memory figures (MB) seen for one process.
+
+    ``rss`` is the kernel's own peak (``VmHWM``). It counts every page of a shared library that
+    the process has mapped, and on this kernel a touched library page brings its whole page-cache
+    folio with it, so the same work shows 590-710 MB depending on what else has read those
+    libraries. ``anon`` (private, anonymous memory: the process's own) and ``pss`` (its fair
+    share of the shared pages) are sampled every 0.2 s: what one more worker really costs.
+    """
+
+    rss: int = 0
+    pss: int = 0
+    anon: int = 0
+    worker: bool = False  # a multiprocessing worker (not the resource tracker, not the main)
+
+    def update(self, rss: int, pss: int, anon: int) -> None:
+        self.rss, self.pss, self.anon = max(self.rss, rss), max(self.pss, pss), max(self.anon, anon)
+
+
+def _kb_field(text: str, name: str) -> int:
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def peak_memory_of_tree(root: int, done: threading.Event, peaks: dict[int, Peaks]) -> None:
+    """Until ``done``: record the peak memory (`Peaks`) of ``root`` and every descendant."""
     while not done.is_set():
         parents: dict[int, int] = {}
-        marks: dict[int, int] = {}
+        status: dict[int, str] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                status = (entry / "status").read_text()
+                status[int(entry.name)] = (entry / "status").read_text()
             except OSError:
                 continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            parents[int(entry.name)] = int(fields["PPid"])
-            if "VmHWM" in fields:
-                marks[int(entry.name)] = int(fields["VmHWM"].split()[0]) // 1024
-        for pid, mark in marks.items():
+            parents[int(entry.name)] = _kb_field(status[int(entry.name)], "PPid")
+        for pid, text in status.items():
             ancestor = pid
             while ancestor not in (0, 1, root):
                 ancestor = parents.get(ancestor, 0)
-            if ancestor == root:
-                peaks[pid] = max(peaks.get(pid, 0), mark)
+            if ancestor != root or "VmHWM" not in text:
+                continue
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            if pid not in peaks:
+                try:
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                peaks[pid] = Peaks(worker=b"spawn_main" in command)
+            peaks[pid].update(
+                _kb_field(text, "VmHWM") // 1024,
+                _kb_field(rollup, "Pss") // 1024,
+                _kb_field(text, "RssAnon") // 1024,
+            )
         time.sleep(0.2)
 
 
 def _timed_extract(clips: int, scratch: Path, workers: int, *overrides: str) -> tuple[float, dict]:
-    """Seconds of ``python -m avalign.extract`` from an empty cache, and peak RSS (MB) by pid."""
+    """Seconds of ``python -m avalign.extract`` from an empty cache, and peak memory by pid."""
     command = [
         sys.executable,
         "-m",
@@ -101,14 +141,20 @@ def _timed_extract(clips: int, scratch: Path, workers: int, *overrides: str) -> 
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     done, peaks = threading.Event(), {}
-    watcher = threading.Thread(target=peak_rss_of_tree, args=(process.pid, done, peaks))
+    watcher = threading.Thread(target=peak_memory_of_tree, args=(process.pid, done, peaks))
     watcher.start()
     if process.wait() != 0:
         raise RuntimeError(f"{' '.join(command)} failed")
     seconds = time.perf_counter() - started
     done.set()
     watcher.join()
-    return seconds, {"main": peaks.pop(process.pid, 0), "workers": peaks}
+    main = peaks.pop(process.pid, Peaks())
+    return seconds, {"main": main, "workers": {pid: p for pid, p in peaks.items() if p.worker}}
+
+
+def _span(values) -> str:
+    values = list(values)
+    return f"{min(values)}-{max(values)}"
 
 
 def extraction_throughput(clips: int, scratch: Path, repeats: int = 3) -> None:
@@ -120,8 +166,8 @@ def extraction_throughput(clips: int, scratch: Path, repeats: int = 3) -> None:
     extract.shard_index=0``): the difference between the two runs is the time of the other
     half's clips alone, which gives the steady-state throughput (clips/s once running) and,
     by subtraction, the fixed start-up. Peak RSS per worker: the command's own process for 1
-    worker (it extracts in-process), the largest worker process for 2 (the main process only
-    hands out work), read from /proc while it runs.
+    worker (it extracts in-process), each worker process for 2 (the main process only hands out
+    work), read from /proc while it runs (see `Peaks`).
     """
     _, stage = _samples(clips, scratch)  # make the corpus and samples first, untimed
     from avalign.features.extract import shard_of
@@ -142,7 +188,7 @@ def extraction_throughput(clips: int, scratch: Path, repeats: int = 3) -> None:
             seconds, peaks = _timed_extract(clips, scratch, workers)
             fulls.append(seconds)
             main_peak.append(peaks["main"])
-            per_worker.append(peaks["main"] if workers == 1 else max(peaks["workers"].values()))
+            per_worker += [peaks["main"]] if workers == 1 else list(peaks["workers"].values())
         seconds, seconds_half = statistics.median(fulls), statistics.median(halves)
         whole[workers] = clips / seconds
         steady[workers] = (clips - half) / (seconds - seconds_half)
@@ -151,8 +197,10 @@ def extraction_throughput(clips: int, scratch: Path, repeats: int = 3) -> None:
             f"extract {clips} clips, workers={workers}: {seconds:.1f} s in all "
             f"({whole[workers]:.2f} clips/s); {half} clips: {seconds_half:.1f} s; "
             f"steady {steady[workers]:.2f} clips/s, start-up {start_up:.1f} s; "
-            f"peak RSS per worker {min(per_worker)}-{max(per_worker)} MB "
-            f"(main process {max(main_peak)} MB; {repeats} runs, median times)"
+            f"per worker: peak RSS {_span(p.rss for p in per_worker)} MB, "
+            f"PSS {_span(p.pss for p in per_worker)} MB, "
+            f"private {_span(p.anon for p in per_worker)} MB "
+            f"(main process: RSS {max(p.rss for p in main_peak)} MB; {repeats} runs, median times)"
         )
     print(
         f"2 workers vs 1: {steady[2] / steady[1]:.2f}x steady-state, "
