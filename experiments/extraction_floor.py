@@ -87,11 +87,13 @@ def decode_sound(path: Path) -> None:
             pass
 
 
-def native_sound(path: Path) -> np.ndarray:
-    """The sound as float samples at its own rate, channels averaged (untimed input)."""
+def native_sound(path: Path) -> tuple[np.ndarray, int]:
+    """The sound as float samples at its own rate, channels averaged, and that rate (untimed
+    input of the resampling step)."""
     with av.open(str(path)) as container:
+        rate = container.streams.audio[0].sample_rate
         chunks = [frame.to_ndarray() for frame in container.decode(audio=0)]
-    return np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
+    return np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32), rate
 
 
 def luma_planes(path: Path, times: np.ndarray) -> list[np.ndarray]:
@@ -137,8 +139,7 @@ def floor_of(path: Path, duration: float, repeats: int) -> tuple[dict[str, float
         sounds.append(np.zeros(length, np.float32) if signal is None else signal[:length])
     mfcc = _mfcc_transform(config.sample_rate, config.mfcc)
     frames_bytes = [thumbs[np.searchsorted(times, b)].tobytes() for b in bounds]
-    native = native_sound(path)
-    rate = 48000
+    native, rate = native_sound(path)
 
     def swr() -> None:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=config.sample_rate)
