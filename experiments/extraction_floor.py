@@ -1,6 +1,6 @@
 """Benchmark: the least time that extraction's required work can take, against the bare decode.
 
-    python experiments/extraction_floor.py [--repeats 7] [--seconds 10]
+    python experiments/extraction_floor.py [--repeats 7] [--seconds 10] [--sizes 640x360,1280x720]
 
 `bench_extraction.py` times the extraction as it is. This script asks what it *could* be: it
 times each piece of work that the default feature config requires, alone, with the fastest
@@ -179,7 +179,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--sizes",
+        default="640x360,1280x720",
+        help="WIDTHxHEIGHT, comma-separated (the default corpus has 320x240 to 640x360)",
+    )
     args = parser.parse_args()
+    sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
     limit_threads()
     cv2.setNumThreads(1)
     columns = (
@@ -201,7 +207,7 @@ def main() -> None:
     print("|---" * (len(columns) + 6) + "|")
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        for width, height in ((640, 360), (1280, 720)):
+        for width, height in sizes:
             spec = make_clip_spec(
                 "ball_bounce",
                 width=width,
@@ -233,7 +239,7 @@ def main() -> None:
                 )
                 floors = [rest + costs["shrink (area)"], rest + costs["shrink (bilinear)"]]
                 print(
-                    f"| {height}p {label} | {decode:.0f} ms | {actual:.0f} ms | "
+                    f"| {width}x{height} {label} | {decode:.0f} ms | {actual:.0f} ms | "
                     + " | ".join(f"{costs[c]:.1f}" for c in columns)
                     + "".join(f" | {f:.0f} ms ({f / decode:.2f}x)" for f in floors)
                     + f" | {actual / decode:.2f} |"
