@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -78,6 +79,33 @@ def textured_clip(path: Path, width: int, height: int, seconds: float) -> Path:
     return path
 
 
+def benchmark_clips(
+    scratch: Path, sizes: Iterable[tuple[int, int]], seconds: float
+) -> Iterator[tuple[int, int, str, Path]]:
+    """For each ``(width, height)``: a synthetic-corpus scene and a textured clip, both 30 fps
+    with 48 kHz sound, written under ``scratch``; yields ``(width, height, label, path)``."""
+    for width, height in sizes:
+        spec = make_clip_spec(
+            "ball_bounce",
+            width=width,
+            height=height,
+            fps=30,
+            sample_rate=48000,
+            seed=1,
+            event=(0, int(seconds)),
+            duration_s=seconds,
+        )
+        synthetic = scratch / f"synthetic_{width}x{height}.mp4"
+        write_clip(spec, synthetic)
+        yield width, height, "synthetic", synthetic
+        yield (
+            width,
+            height,
+            "textured",
+            textured_clip(scratch / f"textured_{width}x{height}.mp4", width, height, seconds),
+        )
+
+
 def bare_decode(path: Path) -> float:
     """Seconds to decode every video frame and all audio with PyAV, one thread."""
     started = time.perf_counter()
@@ -131,39 +159,25 @@ def main() -> None:
             "| clip | bare decode (PyAV) | ffmpeg -f null | flow | extraction | samples | ratio |"
         )
         print("|---|---|---|---|---|---|---|")
-        for width, height in ((640, 360), (1280, 720)):
-            spec = make_clip_spec(
-                "ball_bounce",
-                width=width,
-                height=height,
-                fps=30,
-                sample_rate=48000,
-                seed=1,
-                event=(0, int(args.seconds)),
-                duration_s=args.seconds,
-            )
-            synthetic = scratch / f"synthetic_{height}p.mp4"
-            write_clip(spec, synthetic)
-            textured = textured_clip(
-                scratch / f"textured_{height}p.mp4", width, height, args.seconds
-            )
-            for label, path in (("synthetic", synthetic), ("textured", textured)):
-                null = statistics.median(ffmpeg_null(path) for _ in range(args.repeats))
-                extraction(path, args.seconds, "dis", scratch)  # warm-up: first-call set-up
-                for flow in ("dis", "farneback"):
-                    # decode and extraction alternate, so that a drift of the machine's speed
-                    # during the run affects both alike
-                    decodes, runs = [], []
-                    for _ in range(args.repeats):
-                        decodes.append(bare_decode(path))
-                        runs.append(extraction(path, args.seconds, flow, scratch))
-                    decode = statistics.median(decodes)
-                    seconds = statistics.median(r[0] for r in runs)
-                    print(
-                        f"| {height}p {label} | {decode * 1000:.0f} ms | {null * 1000:.0f} ms | "
-                        f"{flow} | {seconds * 1000:.0f} ms | {runs[0][1]} | "
-                        f"{seconds / decode:.2f} |"
-                    )
+        for _, height, label, path in benchmark_clips(
+            scratch, ((640, 360), (1280, 720)), args.seconds
+        ):
+            null = statistics.median(ffmpeg_null(path) for _ in range(args.repeats))
+            extraction(path, args.seconds, "dis", scratch)  # warm-up: first-call set-up
+            for flow in ("dis", "farneback"):
+                # decode and extraction alternate, so that a drift of the machine's speed
+                # during the run affects both alike
+                decodes, runs = [], []
+                for _ in range(args.repeats):
+                    decodes.append(bare_decode(path))
+                    runs.append(extraction(path, args.seconds, flow, scratch))
+                decode = statistics.median(decodes)
+                seconds = statistics.median(r[0] for r in runs)
+                print(
+                    f"| {height}p {label} | {decode * 1000:.0f} ms | {null * 1000:.0f} ms | "
+                    f"{flow} | {seconds * 1000:.0f} ms | {runs[0][1]} | "
+                    f"{seconds / decode:.2f} |"
+                )
 
 
 if __name__ == "__main__":

@@ -37,10 +37,9 @@ import cv2
 import numpy as np
 import torch
 import torchaudio
-from bench_extraction import bare_decode, extraction, textured_clip
+from bench_extraction import bare_decode, benchmark_clips, extraction
 
 from avalign.datasets.prepared import PreparedSegment
-from avalign.datasets.synthetic import make_clip_spec, write_clip
 from avalign.features.audio import _mfcc_transform
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import step_boundaries
@@ -207,43 +206,27 @@ def main() -> None:
     print("|---" * (len(columns) + 6) + "|")
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        for width, height in sizes:
-            spec = make_clip_spec(
-                "ball_bounce",
-                width=width,
-                height=height,
-                fps=30,
-                sample_rate=48000,
-                seed=1,
-                event=(0, int(args.seconds)),
-                duration_s=args.seconds,
+        for width, height, label, path in benchmark_clips(scratch, sizes, args.seconds):
+            costs, _ = floor_of(path, args.seconds, args.repeats)
+            decode = median_ms(lambda p=path: bare_decode(p), args.repeats)
+            actual = median_ms(
+                lambda p=path: extraction(p, args.seconds, "dis", scratch), args.repeats
             )
-            synthetic = scratch / f"synthetic_{height}p.mp4"
-            write_clip(spec, synthetic)
-            textured = textured_clip(
-                scratch / f"textured_{height}p.mp4", width, height, args.seconds
+            rest = (
+                costs["pictures"]
+                + costs["sound"]
+                + min(costs["resample (FFmpeg)"], costs["resample (torchaudio)"])
+                + costs["flow"]
+                + costs["mfcc"]
+                + costs["deflate"]
             )
-            for label, path in (("synthetic", synthetic), ("textured", textured)):
-                costs, _ = floor_of(path, args.seconds, args.repeats)
-                decode = median_ms(lambda p=path: bare_decode(p), args.repeats)
-                actual = median_ms(
-                    lambda p=path: extraction(p, args.seconds, "dis", scratch), args.repeats
-                )
-                rest = (
-                    costs["pictures"]
-                    + costs["sound"]
-                    + min(costs["resample (FFmpeg)"], costs["resample (torchaudio)"])
-                    + costs["flow"]
-                    + costs["mfcc"]
-                    + costs["deflate"]
-                )
-                floors = [rest + costs["shrink (area)"], rest + costs["shrink (bilinear)"]]
-                print(
-                    f"| {width}x{height} {label} | {decode:.0f} ms | {actual:.0f} ms | "
-                    + " | ".join(f"{costs[c]:.1f}" for c in columns)
-                    + "".join(f" | {f:.0f} ms ({f / decode:.2f}x)" for f in floors)
-                    + f" | {actual / decode:.2f} |"
-                )
+            floors = [rest + costs["shrink (area)"], rest + costs["shrink (bilinear)"]]
+            print(
+                f"| {width}x{height} {label} | {decode:.0f} ms | {actual:.0f} ms | "
+                + " | ".join(f"{costs[c]:.1f}" for c in columns)
+                + "".join(f" | {f:.0f} ms ({f / decode:.2f}x)" for f in floors)
+                + f" | {actual / decode:.2f} |"
+            )
 
 
 if __name__ == "__main__":
