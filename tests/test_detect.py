@@ -100,7 +100,7 @@ def test_a_corrupt_file_among_good_ones(files, tmp_path, caplog):
 def test_json_schema_and_plots(files, tmp_path):
     code, report = detect(tmp_path, [files["late"]], f"plots={tmp_path / 'plots'}")
     assert code == 1
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
     assert set(report["model"]) == {"description", "feature_fps", "window_s", "hop_s"}
     entry = report["files"][0]
     expected = {

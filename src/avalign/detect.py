@@ -4,6 +4,7 @@ Checks each video (files, folders searched recursively, or glob patterns) and pr
 line per file: ``in sync``, ``audio late by 480 ms (confidence high)``, ``no audio track``,
 ``audio replaced by noise from 00:12``, ... Settings are the keys of ``conf/detect.yaml`` given as
 ``key=value`` (``model=transformer``, ``source=<run id or .ckpt>``, ``window_s=4``).
+``--report report.html`` writes one self-contained page for the whole batch.
 
 Exit status: 0 every file in sync; 1 some file out of sync; 2 some file could not be read (and
 none out of sync); 3 both.
@@ -23,7 +24,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
+from avalign.detection.evidence import window_evidence
 from avalign.detection.stream import stream_features
+from avalign.detection.timeline import as_estimate, fit_timeline, timeline_record
 from avalign.detection.verdict import decide
 from avalign.detection.windows import (
     CONFIDENCE_MEANING,
@@ -38,7 +41,7 @@ from avalign.inputs import audio_curve
 from avalign.media.errors import MediaError
 
 log = logging.getLogger("avalign.detect")
-SCHEMA_VERSION = 2  # 2: offset_method and offset_strength replace offset_prominence
+SCHEMA_VERSION = 3  # 3: the offset model (drift, edit, timeline); offset_strength in nats
 EXIT_OUT_OF_SYNC, EXIT_FAILED = 1, 2
 
 
@@ -106,8 +109,19 @@ def latest_run(cfg, model_name: str) -> str:
     return runs[0].info.run_id
 
 
-def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress: bool) -> dict:
-    """Everything detect says about one file (raises MediaError when it cannot be read)."""
+def check_file(
+    path: Path,
+    model,
+    features_config: FeatureConfig,
+    cfg,
+    progress: bool,
+    extras: dict | None = None,
+) -> dict:
+    """Everything detect says about one file (raises MediaError when it cannot be read).
+
+    ``extras``, when given, receives what reports and `avalign.fix` need beyond the JSON record:
+    the features, the windows, the offset model (``timeline``) and the offset estimate.
+    """
     fps = features_config.fps
     bar = tqdm(
         desc=path.name[:30], unit="step", disable=not progress, leave=False, dynamic_ncols=True
@@ -123,12 +137,27 @@ def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress:
         windows = score_windows_default(features, spans, fps, float(cfg.max_lag_s))
     else:
         windows, lag_probabilities = score_windows_trained(model, features, spans, fps)
-    estimate = (
-        lag_head_offset(lag_probabilities, fps)
-        if lag_probabilities
-        else global_offset(features, fps, float(cfg.max_lag_s))
+    evidence = window_evidence(
+        features,
+        spans,
+        windows,
+        fps,
+        max_lag_s=float(cfg.max_lag_s),
+        window_s=float(cfg.window_s),
+        hop_s=float(cfg.hop_s),
+        lag_probabilities=lag_probabilities,
+        temperature=float(cfg.temperature),
     )
-    verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps)
+    timeline = fit_timeline(evidence) if evidence is not None else None
+    if timeline is not None:  # every usable window's evidence, summed
+        estimate = as_estimate(timeline, evidence.method)
+    else:
+        estimate = (
+            lag_head_offset(lag_probabilities, fps)
+            if lag_probabilities
+            else global_offset(features, fps, float(cfg.max_lag_s))
+        )
+    verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline)
     record = {
         "path": str(path),
         "status": "ok",
@@ -145,10 +174,15 @@ def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress:
         "offset_strength": round(estimate.strength, 3),
         "confidence": verdict.confidence,
         "confidence_meaning": CONFIDENCE_MEANING[estimate.confidence],
+        **timeline_record(timeline),
         "windows": [
             {**dataclasses.asdict(w), "p_out_of_sync": round(w.p_out_of_sync, 4)} for w in windows
         ],
     }
+    if extras is not None:
+        extras.update(
+            features=features, windows=windows, timeline=timeline, estimate=estimate, info=info
+        )
     if cfg.plots:
         from avalign.plots import detection_figure
 
@@ -161,6 +195,7 @@ def check_file(path: Path, model, features_config: FeatureConfig, cfg, progress:
             windows,
             estimate,
             f"{path.name}: {verdict.text}",
+            timeline,
         )
         target = folder / f"{path.stem}.png"
         figure.savefig(target, dpi=90)
@@ -191,6 +226,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--json", help="write the full report (every window) to this file")
     parser.add_argument("--plots", help="folder for one plot per video")
+    parser.add_argument("--report", help="write one self-contained HTML page for the batch")
     args = parser.parse_intermixed_args(argv)
     overrides = [p for p in args.paths if "=" in p and not Path(p).exists()]
     args.paths = [p for p in args.paths if p not in overrides]
@@ -198,6 +234,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         overrides.append(f"json={args.json}")
     if args.plots:
         overrides.append(f"plots={args.plots}")
+    if args.report:
+        overrides.append(f"report={args.report}")
     if not args.paths:
         parser.error("give at least one video file, folder or pattern")
     return args, overrides
@@ -216,12 +254,20 @@ def run(argv: list[str]) -> int:
     model, features_config, description = load_detector(cfg)
     files = expand(args.paths)
     records = []
+    pages = []  # per file, for the HTML report
+    if cfg.report:  # matplotlib only when a report is asked for
+        from avalign.detection.report import file_page, write_report
     for path in tqdm(files, desc="detect", unit="file", disable=not cfg.progress or len(files) < 2):
+        extras: dict | None = {} if cfg.report else None
         try:
-            records.append(check_file(path, model, features_config, cfg, bool(cfg.progress)))
+            records.append(
+                check_file(path, model, features_config, cfg, bool(cfg.progress), extras)
+            )
         except MediaError as error:
             log.error("%s", error)
             records.append({"path": str(path), "status": "error", "error": error.problem})
+        if cfg.report:
+            pages.append(file_page(records[-1], extras))
     print(f"model: {description}")
     print(table(records))
     summary = {
@@ -243,6 +289,8 @@ def run(argv: list[str]) -> int:
             "summary": summary,
         }
         Path(cfg.json).write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
+    if cfg.report:
+        write_report(Path(cfg.report), pages, description)
     return (EXIT_OUT_OF_SYNC if summary["out_of_sync"] else 0) | (
         EXIT_FAILED if summary["failed"] else 0
     )

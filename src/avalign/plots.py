@@ -97,6 +97,19 @@ def curves_figure(
     return figure
 
 
+def _scaled(x: np.ndarray) -> np.ndarray:
+    return (x - np.min(x)) / max(float(np.ptp(x)), 1e-9)
+
+
+def _decimated(times: np.ndarray, values: np.ndarray, points: int = 3000):
+    """At most ``points`` points: the maximum of each block (peaks stay visible on long files)."""
+    if times.size <= points:
+        return times, values
+    block = int(np.ceil(times.size / points))
+    usable = times.size // block * block
+    return times[:usable:block], values[:usable].reshape(-1, block).max(axis=1)
+
+
 def detection_figure(
     times: np.ndarray,
     visual: np.ndarray,
@@ -104,32 +117,79 @@ def detection_figure(
     windows: list,
     estimate,
     title: str,
+    timeline=None,
 ) -> Figure:
-    """V(t) and A(t), the window scores, and the offset evidence per lag with its peak (one video).
+    """One video: V(t) and A(t), the window scores, the offset over time, the evidence per lag.
 
-    ``estimate`` is an `avalign.detection.windows.OffsetEstimate`: the cross-correlation of the
-    training-free default, or the mean lag probability of a trained lag head.
+    ``estimate`` is an `avalign.detection.windows.OffsetEstimate` (its ``curve``: the probability
+    of each lag given every window, or for files without an offset model the cross-correlation
+    of the whole file); ``timeline`` an `avalign.detection.timeline.OffsetModel` or None, whose
+    per-window log-likelihoods are drawn as a heat map behind each window's best lag and the
+    fitted offset model (constant, drift or edit).
     """
-    figure, axes = plt.subplots(3, 1, figsize=(9, 7.5))
-    scale = lambda x: (x - np.min(x)) / max(float(np.ptp(x)), 1e-9)  # noqa: E731
-    axes[0].plot(times, scale(visual), label="V(t) motion")
-    axes[0].plot(times, scale(audio), label="A(t) audio energy", alpha=0.8)
+    rows = 4 if timeline is not None else 3
+    figure, axes = plt.subplots(rows, 1, figsize=(9, 2.3 * rows + 0.6))
+    axes[0].plot(*_decimated(times, _scaled(visual)), label="V(t) picture motion", lw=0.9)
+    axes[0].plot(*_decimated(times, _scaled(audio)), label="A(t) sound energy", alpha=0.8, lw=0.9)
     axes[0].set_xlabel("time (s)")
-    axes[0].legend(loc="upper right")
-    axes[0].set_title(title)
+    axes[0].set_ylabel("activity (scaled)")
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[0].set_title(title, fontsize=10)
     for w in windows:
         color = "tab:red" if w.out_of_sync else "tab:green"
         axes[1].hlines(w.p_out_of_sync, w.start_s, w.end_s, color=color, linewidth=3)
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].set_ylabel("P(out of sync)")
-    axes[1].set_xlabel("window (s)")
+    axes[1].set_xlabel("window (s): red out of sync, green in sync")
     axes[1].set_xlim(axes[0].get_xlim())
-    axes[2].plot(estimate.lags_ms, estimate.curve)
-    axes[2].axvline(
+    if timeline is not None:
+        axis = axes[2]
+        t, lags = timeline.window_times_s, timeline.lags_ms
+        if t.size > 1:
+            half = 0.5 * float(np.median(np.diff(t)))
+            axis.imshow(
+                timeline.window_loglik.T,
+                aspect="auto",
+                origin="lower",
+                cmap="Greys",
+                extent=(t[0] - half, t[-1] + half, lags[0], lags[-1]),
+                alpha=0.6,
+            )
+        axis.scatter(
+            t,
+            timeline.window_offsets_ms,
+            s=10 + 30 * timeline.window_strength,
+            c="tab:blue",
+            label="best lag of each window",
+            zorder=3,
+        )
+        line_t = np.linspace(min(0.0, float(t[0])), float(times[-1]) if times.size else t[-1], 400)
+        axis.plot(
+            line_t,
+            timeline.offset_at(line_t),
+            color="tab:red",
+            lw=1.5,
+            label=f"offset model: {timeline.kind} ({timeline.confidence})",
+            zorder=4,
+        )
+        axis.set_ylim(lags[0], lags[-1])
+        axis.set_xlim(axes[0].get_xlim())
+        axis.set_xlabel("time (s)")
+        axis.set_ylabel("offset (ms)")
+        axis.legend(loc="upper right", fontsize=8)
+    axis = axes[-1]
+    axis.plot(estimate.lags_ms, estimate.curve)
+    axis.axvline(
         estimate.offset_ms, color="k", linestyle="--", label=f"peak {estimate.offset_ms:+.0f} ms"
     )
-    axes[2].set_xlabel("lag (ms, positive = audio late)")
-    axes[2].set_ylabel("correlation" if estimate.method == "xcorr" else "lag probability")
-    axes[2].legend(loc="upper right")
+    axis.set_xlabel("lag (ms, positive = audio late)")
+    axis.set_ylabel(
+        "correlation"
+        if timeline is None and estimate.method == "xcorr"
+        else "P(lag | all windows)"
+        if timeline is not None
+        else "lag probability"
+    )
+    axis.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     return figure

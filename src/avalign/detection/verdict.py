@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from avalign.detection.windows import OffsetEstimate, WindowScore
+
+if TYPE_CHECKING:
+    from avalign.detection.timeline import OffsetModel
 
 #: Offsets smaller than this are in sync for a viewer (ITU-R BT.1359 detectability: audio
 #: 45 ms early or 125 ms late); we use the larger bound on both sides.
@@ -18,7 +22,7 @@ MAJORITY = 0.5
 class Verdict:
     text: str  # e.g. "in sync", "audio late by 480 ms (confidence high)"
     out_of_sync: bool
-    kind: str  # none | time_shift | noise | mute | silent | distort
+    kind: str  # none | time_shift | drift | edit | noise | mute | silent | distort
     offset_ms: float | None
     confidence: str  # high | medium | low
     since_s: float | None = None  # where the problem starts, when it does not cover the whole file
@@ -45,9 +49,17 @@ def onset(windows: list[WindowScore], kind: str) -> float | None:
 
 
 def decide(
-    windows: list[WindowScore], has_audio: bool, estimate: OffsetEstimate, step_ms: float
+    windows: list[WindowScore],
+    has_audio: bool,
+    estimate: OffsetEstimate,
+    step_ms: float,
+    timeline: OffsetModel | None = None,
 ) -> Verdict:
-    """Combine the windows and the file's offset estimate into one verdict."""
+    """Combine the windows, the file's offset estimate and its offset model into one verdict.
+
+    A drift or an edit that the offset model finds with medium or high confidence, and that a
+    viewer would notice somewhere in the file, is reported before the windows' majority.
+    """
     confidence, offset_ms = estimate.confidence, estimate.offset_ms
     if not has_audio:
         return Verdict("no audio track", True, "mute", None, "high")
@@ -56,6 +68,9 @@ def decide(
         if since is not None:
             text = words if since == 0 else f"{words} from {clock(since)}"
             return Verdict(text, True, kind, None, "high", since)
+    changing = _changing_verdict(timeline)
+    if changing is not None:
+        return changing
     flagged = [w for w in windows if w.out_of_sync]
     if len(flagged) >= MAJORITY * len(windows) and flagged:
         kind = Counter(w.kind for w in flagged).most_common(1)[0][0]
@@ -91,3 +106,41 @@ def _shift_verdict(offset_ms: float, confidence: str) -> Verdict:
         offset_ms,
         confidence,
     )
+
+
+def _signed(ms: float) -> str:
+    """``+42``, ``-7``, or ``0`` (no sign on a rounded zero)."""
+    return "0" if round(ms) == 0 else f"{ms:+.0f}"
+
+
+def _offset_words(ms: float) -> str:
+    """``late by 480 ms``, ``early by 300 ms``, or ``in sync`` below what a viewer notices."""
+    if abs(ms) < PERCEPTIBLE_MS:
+        return "in sync"
+    return f"{'late' if ms > 0 else 'early'} by {abs(ms):.0f} ms"
+
+
+def _changing_verdict(model: OffsetModel | None) -> Verdict | None:
+    """``audio drifts +42 ms/min, 0 ms at 00:00`` or an edit's verdict; None if neither holds."""
+    if model is None or model.kind == "constant" or model.confidence == "low":
+        return None
+    times = model.window_times_s
+    ends = model.offset_at(times[[0, -1]]) if times.size else []
+    if model.kind == "drift" and max((abs(x) for x in ends), default=0.0) >= PERCEPTIBLE_MS:
+        text = (
+            f"audio drifts {_signed(model.drift_ms_per_min)} ms/min, "
+            f"{_signed(model.offset_at_zero_ms)} ms at 00:00 (confidence {model.confidence})"
+        )
+        return Verdict(text, True, "drift", model.offset_ms, model.confidence)
+    before, after = model.offset_before_ms, model.offset_after_ms
+    if (
+        model.kind == "edit"
+        and abs(before - after) >= PERCEPTIBLE_MS
+        and max(abs(before), abs(after)) >= PERCEPTIBLE_MS
+    ):
+        text = (
+            f"audio offset changes at {clock(model.edit_time_s)}: {_offset_words(before)} "
+            f"before, {_offset_words(after)} after (confidence {model.confidence})"
+        )
+        return Verdict(text, True, "edit", model.offset_ms, model.confidence, model.edit_time_s)
+    return None
