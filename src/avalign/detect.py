@@ -168,12 +168,14 @@ def check_file(
         "kind": verdict.kind,
         "since_s": verdict.since_s,
         "offset_ms": None
-        if verdict.kind in ("mute", "silent", "noise")
-        else round(estimate.offset_ms, 1),
+        if verdict.kind in ("mute", "silent", "noise", "edit")
+        else round(verdict.offset_ms if verdict.kind == "drift" else estimate.offset_ms, 1),
         "offset_method": estimate.method,
         "offset_strength": round(estimate.strength, 3),
         "confidence": verdict.confidence,
-        "confidence_meaning": CONFIDENCE_MEANING[estimate.confidence],
+        "confidence_meaning": CONFIDENCE_MEANING[
+            verdict.confidence if verdict.kind in ("drift", "edit") else estimate.confidence
+        ],
         **timeline_record(timeline),
         "windows": [
             {**dataclasses.asdict(w), "p_out_of_sync": round(w.p_out_of_sync, 4)} for w in windows

@@ -147,13 +147,16 @@ def detection_figure(
         t, lags = timeline.window_times_s, timeline.lags_ms
         if t.size > 1:
             half = 0.5 * float(np.median(np.diff(t)))
+            each = np.exp(timeline.window_loglik - timeline.window_loglik.max(1, keepdims=True))
             axis.imshow(
-                timeline.window_loglik.T,
+                each.T,  # each window's likelihood of every lag, scaled to its own peak
                 aspect="auto",
                 origin="lower",
                 cmap="Greys",
                 extent=(t[0] - half, t[-1] + half, lags[0], lags[-1]),
-                alpha=0.6,
+                alpha=0.5,
+                vmin=0.0,
+                vmax=1.0,
             )
         axis.scatter(
             t,
@@ -186,7 +189,7 @@ def detection_figure(
     axis.set_ylabel(
         "correlation"
         if timeline is None and estimate.method == "xcorr"
-        else "P(lag | all windows)"
+        else "P(lag | all windows)\none offset for the file"
         if timeline is not None
         else "lag probability"
     )

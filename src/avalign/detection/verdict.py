@@ -131,7 +131,8 @@ def _changing_verdict(model: OffsetModel | None) -> Verdict | None:
             f"audio drifts {_signed(model.drift_ms_per_min)} ms/min, "
             f"{_signed(model.offset_at_zero_ms)} ms at 00:00 (confidence {model.confidence})"
         )
-        return Verdict(text, True, "drift", model.offset_ms, model.confidence)
+        mean = float(model.offset_at(times).mean())  # the drift's average offset over the file
+        return Verdict(text, True, "drift", mean, model.confidence)
     before, after = model.offset_before_ms, model.offset_after_ms
     if (
         model.kind == "edit"
@@ -142,5 +143,5 @@ def _changing_verdict(model: OffsetModel | None) -> Verdict | None:
             f"audio offset changes at {clock(model.edit_time_s)}: {_offset_words(before)} "
             f"before, {_offset_words(after)} after (confidence {model.confidence})"
         )
-        return Verdict(text, True, "edit", model.offset_ms, model.confidence, model.edit_time_s)
+        return Verdict(text, True, "edit", None, model.confidence, model.edit_time_s)
     return None
