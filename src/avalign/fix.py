@@ -109,7 +109,8 @@ def plan_fix(record: dict, timeline, cfg) -> Plan:
     if cfg.force and record.get("offset_ms") is not None and kind not in ("mute", "silent"):
         return Plan("constant", float(record["offset_ms"]))
     reason = (
-        f"in sync (offset {record['offset_ms']:+.0f} ms): nothing to fix"
+        f"in sync (best single offset {record['offset_ms']:+.0f} ms, confidence {confidence}): "
+        "nothing to fix"
         if kind == "none" and record.get("offset_ms") is not None
         else f"{record['verdict']}: not a time shift, drift or edit"
     )
