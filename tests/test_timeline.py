@@ -134,3 +134,36 @@ def test_drift_of_a_known_tempo_is_measured_and_fixed(drifting, tmp_path):
     assert result["plan"]["kind"] == "drift"
     assert result["check"]["verdict"] == "in sync" and abs(result["check"]["offset_ms"]) <= 40
     assert Path(out).is_file()
+
+
+def test_a_lag_head_feeds_the_same_analysis(tmp_path):
+    """A model whose lag head points 3 steps (600 ms at 5 steps/s) late in every window."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from avalign.detect import check_file
+    from avalign.features.config import FeatureConfig
+
+    class LagHead:
+        theta = torch.tensor(0.5)
+
+        def __call__(self, batch):
+            rows = batch["v_curve"].shape[0]
+            logits = torch.full((rows, 21), -4.0)
+            logits[:, 10 + 3] = 4.0  # lags -10..10 steps
+            return {
+                "score": torch.full((rows,), 0.9),
+                "lag_logits": logits,
+                "offset_ms": torch.full((rows,), 600.0),
+            }
+
+    video = make_video(tmp_path / "clip.mp4", seconds=16.0, size=(96, 64))
+    cfg = OmegaConf.create(
+        {"window_s": 4.0, "hop_s": 2.0, "max_lag_s": 2.0, "temperature": 1.0, "plots": None}
+    )
+    extras: dict = {}
+    record = check_file(video, LagHead(), FeatureConfig(fps=5.0), cfg, False, extras)
+    assert record["offset_method"] == "lag_head" and record["offset_model"] == "constant"
+    assert record["offset_ms"] == pytest.approx(600, abs=1)
+    assert record["verdict"] == "audio late by 600 ms (confidence high)"
+    assert list(extras["timeline"].lags_ms[[0, -1]]) == [-2000.0, 2000.0]
