@@ -1,0 +1,218 @@
+"""Faces and mouths (`avalign.features.face`) on drawn faces whose mouths open by a known amount."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from avalign.features import face
+from avalign.features.face import (
+    Face,
+    FaceConfig,
+    FaceDetector,
+    FaceLandmarker,
+    FaceTracker,
+    Roi,
+    find_model,
+    models_available,
+    mouth_features,
+)
+
+FPS = 25.0
+
+
+def draw_face(
+    mouth_px: float,
+    size: int = 192,
+    centre: tuple[int, int] | None = None,
+    scale: float = 1.0,
+    canvas: np.ndarray | None = None,
+) -> np.ndarray:
+    """RGB cartoon face: skin ellipse, hair, eyes, brows, nose and a mouth ``mouth_px`` high."""
+    image = canvas if canvas is not None else np.full((size, size, 3), (70, 90, 110), np.uint8)
+    cx, cy = centre or (image.shape[1] // 2, image.shape[0] // 2)
+    u = 0.75 * min(image.shape[:2]) * scale  # face unit, pixels
+
+    def p(x: float, y: float) -> tuple[int, int]:
+        return round(cx + x * u), round(cy + y * u)
+
+    def s(v: float) -> int:
+        return max(1, round(v * u))
+
+    cv2.ellipse(image, p(0, 0.02), (s(0.33), s(0.44)), 0, 0, 360, (224, 172, 140), -1, cv2.LINE_AA)
+    cv2.ellipse(image, p(0, -0.27), (s(0.35), s(0.21)), 0, 180, 360, (50, 35, 25), -1, cv2.LINE_AA)
+    for side in (-1, 1):
+        ex, ey = p(side * 0.13, -0.08)
+        cv2.ellipse(image, (ex, ey), (s(0.067), s(0.033)), 0, 0, 360, (250, 250, 250), -1)
+        cv2.circle(image, (ex, ey), s(0.027), (40, 30, 30), -1, cv2.LINE_AA)
+        cv2.line(
+            image, p(side * 0.13 - 0.067, -0.15), p(side * 0.13 + 0.067, -0.16), (60, 40, 30), 2
+        )
+    cv2.line(image, p(0, -0.03), p(-0.027, 0.09), (180, 120, 100), 2, cv2.LINE_AA)
+    mouth = p(0, 0.21)
+    height = mouth_px * scale
+    cv2.ellipse(image, mouth, (s(0.107), max(1, round(height))), 0, 0, 360, (150, 60, 60), -1)
+    if height > 2:
+        cv2.ellipse(
+            image, mouth, (s(0.093), max(1, round(height) - 2)), 0, 0, 360, (40, 10, 15), -1
+        )
+    return image
+
+
+def mouth_sequence(frames: int, seed: int = 0) -> np.ndarray:
+    """Known mouth heights (px): syllable-like openings of random size, some closed stretches."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames) / FPS
+    envelope = np.clip(np.sin(2 * np.pi * 3.1 * t + rng.uniform(0, 6)), 0, None)
+    syllable = np.floor(3.1 * t * 2).astype(int)  # one random loudness per opening
+    return 1.0 + 16.0 * envelope * rng.uniform(0.5, 1.0, syllable.max() + 1)[syllable]
+
+
+needs_models = pytest.mark.skipif(
+    not models_available(), reason="face models not found (avalign/features/models or mediapipe)"
+)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return FaceDetector(), FaceLandmarker()
+
+
+@needs_models
+@pytest.mark.parametrize("every", [1, 2])
+def test_mouth_opening_follows_a_drawn_mouth(models, every):
+    heights = mouth_sequence(60)
+    frames = np.stack([draw_face(h) for h in heights])
+    times = np.arange(len(frames)) / FPS
+    detector, landmarker = models
+    tracker = FaceTracker(
+        FaceConfig(landmarks_every=every), detector=detector, landmarker=landmarker
+    )
+    out = mouth_features(frames, times, tracker=tracker)
+    assert set(out) == set(face.FEATURE_KEYS)
+    assert all(v.shape == (60,) and v.dtype == np.float32 for v in out.values())
+    assert out["face_present"].min() == 1.0
+    assert np.corrcoef(out["mouth_open"], heights)[0, 1] > (0.9 if every == 1 else 0.8)
+    # the crop's change follows how much the mouth moved since the previous frame
+    moved = np.abs(np.diff(heights))
+    assert np.corrcoef(out["mouth_motion"][1:], moved)[0, 1] > 0.6
+    assert out["face_motion"][1:].mean() < out["mouth_motion"][1:].mean()  # the head stays put
+    assert 0.1 < out["face_size"][0] < 0.5 and abs(out["face_x"][0] - 0.5) < 0.05
+
+
+@needs_models
+def test_no_face_is_cheap_and_all_zero(models):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (120, 160, 3), dtype=np.uint8) for _ in range(50)]
+    calls = []
+    detector, landmarker = models
+
+    def counting(rgb):
+        calls.append(1)
+        return detector(rgb)
+
+    tracker = FaceTracker(FaceConfig(detect_every_s=0.5), detector=counting, landmarker=landmarker)
+    out = mouth_features(frames, np.arange(50) / FPS, tracker=tracker)
+    assert all(not v.any() for v in out.values())
+    assert len(calls) == 4  # 2 s at 2 detections per second, nothing else
+
+
+@needs_models
+def test_the_largest_of_two_faces_is_followed(models):
+    frames, heights = [], mouth_sequence(30, seed=1)
+    for h in heights:
+        canvas = np.full((240, 320, 3), (70, 90, 110), np.uint8)
+        draw_face(3.0, centre=(70, 150), scale=0.45, canvas=canvas)  # small, mouth still
+        draw_face(h, centre=(215, 120), scale=0.85, canvas=canvas)  # large, talking
+        frames.append(canvas)
+    detector, landmarker = models
+    tracker = FaceTracker(detector=detector, landmarker=landmarker)
+    out = mouth_features(frames, np.arange(30) / FPS, tracker=tracker)
+    assert out["face_present"].min() == 1.0
+    assert np.allclose(out["face_x"], 215 / 320, atol=0.05)
+    assert np.corrcoef(out["mouth_open"], heights)[0, 1] > 0.8
+
+
+class _GivenBox:
+    """A detector that always reports the same face (no model): tests the tracking part alone."""
+
+    def __init__(self, box, keypoints):
+        self.face = Face(1.0, np.asarray(box, float), np.asarray(keypoints, float))
+
+    def __call__(self, rgb):
+        return [self.face]
+
+
+class _DrawnMesh:
+    """A landmarker that knows the drawing: places the points the tracker reads, no model."""
+
+    def __init__(self, centre, unit):
+        self.centre, self.unit = np.asarray(centre, float), unit
+
+    def __call__(self, rgb, roi):
+        points = np.zeros((468, 3), np.float32)
+        points[:, :2] = self.centre
+        u = self.unit
+        points[face.EYE_RIGHT_OUTER, :2] = self.centre + np.array([-0.2 * u, -0.08 * u])
+        points[face.EYE_LEFT_OUTER, :2] = self.centre + np.array([0.2 * u, -0.08 * u])
+        points[face.MOUTH_LEFT, :2] = self.centre + np.array([-0.107 * u, 0.21 * u])
+        points[face.MOUTH_RIGHT, :2] = self.centre + np.array([0.107 * u, 0.21 * u])
+        points[face.LIP_UPPER_INNER, :2] = self.centre + np.array([0, 0.2 * u])
+        points[face.LIP_LOWER_INNER, :2] = self.centre + np.array([0, 0.22 * u])
+        points[0, :2] = self.centre + np.array(
+            [-0.35 * u, -0.45 * u]
+        )  # the face's extent, for the box
+        points[1, :2] = self.centre + np.array([0.35 * u, 0.45 * u])
+        return points, 1.0
+
+
+def test_mouth_crop_motion_with_a_given_face_box():
+    """Without any model: a fixed face box and mesh; the mouth crop's change follows the mouth."""
+    heights = mouth_sequence(40, seed=2)
+    frames = [draw_face(h) for h in heights]
+    unit = 0.75 * 192
+    detector = _GivenBox(
+        [40, 30, 152, 170], [[70, 84], [122, 84], [96, 100], [96, 126], [50, 90], [142, 90]]
+    )
+    tracker = FaceTracker(detector=detector, landmarker=_DrawnMesh((96, 96), unit))
+    out = mouth_features(frames, np.arange(40) / FPS, tracker=tracker)
+    assert out["face_present"].min() == 1.0
+    assert np.corrcoef(out["mouth_motion"][1:], np.abs(np.diff(heights)))[0, 1] > 0.8
+    assert out["face_motion"][1:].max() <= out["mouth_motion"][1:].max()
+
+
+def test_roi_crop_maps_back_to_the_frame():
+    """A crop of a rotated region, mapped back through its matrix, lands on the same pixels."""
+    image = np.zeros((200, 300, 3), np.uint8)
+    cv2.circle(image, (180, 90), 6, (255, 255, 255), -1)
+    roi = Roi(170.0, 100.0, 80.0, np.deg2rad(20))
+    matrix = roi.affine(64, 64)
+    patch = face.crop(image, matrix, 64, 64)
+    ys, xs = np.nonzero(patch[..., 0] > 128)
+    back = np.array([xs.mean(), ys.mean()]) @ matrix[:, :2].T + matrix[:, 2]
+    assert np.allclose(back, (180, 90), atol=1.5)
+
+
+def test_interpolation_stays_inside_face_runs():
+    values = np.array([np.nan, 1.0, np.nan, 3.0, np.nan, np.nan, 5.0, np.nan])
+    present = np.array([1, 1, 1, 1, 0, 1, 1, 1], bool)
+    filled = face._fill_between(values, present)
+    assert filled.tolist() == [1.0, 1.0, 2.0, 3.0, 0.0, 5.0, 5.0, 5.0]
+
+
+def test_models_are_found_by_environment_and_missing_ones_named(tmp_path, monkeypatch):
+    monkeypatch.setenv(face.MODELS_ENV, str(tmp_path))
+    (tmp_path / "face_landmark").mkdir()
+    (tmp_path / "face_landmark" / "face_landmark.tflite").write_bytes(b"x")
+    assert find_model("face_landmark.tflite") == tmp_path / "face_landmark" / "face_landmark.tflite"
+    monkeypatch.setattr(face, "_model_dirs", lambda: [tmp_path / "nowhere"])
+    assert find_model("face_landmark.tflite") is None and not models_available()
+    with pytest.raises(face.FaceModelMissingError, match=r"face_detection_short_range\.tflite"):
+        FaceDetector()
+
+
+def test_frames_and_times_must_agree():
+    tracker = FaceTracker(detector=_GivenBox([0, 0, 1, 1], np.zeros((6, 2))), landmarker=None)
+    with pytest.raises(ValueError, match="3 frames but 2 timestamps"):
+        mouth_features(np.zeros((3, 8, 8, 3), np.uint8), [0.0, 0.04], tracker=tracker)
