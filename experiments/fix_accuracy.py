@@ -164,7 +164,7 @@ def summarise_shifts(rows: list[dict], title: str) -> None:
     reasons = defaultdict(int)
     for row in rows:
         if row["status"] != "fixed":
-            reasons[(row["reason"] or "").split(":")[0][:60]] += 1
+            reasons[(row["reason"] or "").split(" (")[0].split(":")[0][:60]] += 1
     if reasons:
         print("refused or failed, by reason:", dict(reasons))
 

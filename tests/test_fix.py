@@ -146,3 +146,17 @@ def test_drift_resampling_is_accurate():
     middle = slice(1000, int(1.9 * rate))
     assert np.max(np.abs(moved[0, middle] - expected[middle])) < 2e-3
     assert np.all(moved[0, -200:] == 0)  # past the end of the old sound: silence
+
+
+def test_an_edit_moves_each_part_by_its_own_offset():
+    """In sync for 1 s, then 100 ms late: each part lands where it belongs, faded at the cut."""
+    rate = 8000
+    sound = np.random.default_rng(0).standard_normal((2, 2 * rate)).astype(np.float32)
+    moved = retime_samples(sound, rate, 0.0, lambda t: np.where(t < 1.0, 0.0, 100.0))
+    fade = int(0.010 * rate)
+    before, after = slice(0, rate - fade), slice(rate + fade, int(1.85 * rate))
+    assert np.allclose(moved[:, before], sound[:, before], atol=1e-5)
+    shifted = slice(after.start + 800, after.stop + 800)  # 100 ms at 8 kHz
+    assert np.allclose(moved[:, after], sound[:, shifted], atol=1e-5)
+    assert np.all(np.abs(moved[:, rate - 2 : rate + 2]) < np.abs(sound).max() * 0.2)  # faded
+    assert np.all(moved[:, -700:] == 0)  # the last 100 ms had no sound to take

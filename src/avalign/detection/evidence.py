@@ -114,26 +114,26 @@ def lag_head_evidence(
     )
 
 
-def bartlett_scale(v: np.ndarray, a: np.ndarray) -> float:
-    """``S = sum_j r_vv(j) r_aa(j)``: the chance-correlation variance of two curves, times ``n``.
+def bartlett_scale(v: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``S = sum_j r_vv(j) r_aa(j)`` per row: the chance-correlation variance, times ``n``.
 
-    ``r`` are the curves' own autocorrelations (z-scored, |j| up to a quarter of the window).
-    White curves give 1; smooth curves more. Never below 1.
+    ``v`` and ``a`` are ``(windows, n)`` z-scored curves; ``r`` their own autocorrelations
+    (|j| up to a quarter of the window). White curves give 1, smooth curves more; never below 1.
     """
-    n = v.size
-    span = max(1, int(BARTLETT_SPAN * n))
-    total = 1.0
-    for j in range(1, span):
-        r_v = float(np.dot(v[:-j], v[j:])) / n
-        r_a = float(np.dot(a[:-j], a[j:])) / n
+    n = v.shape[1]
+    total = np.ones(v.shape[0])
+    for j in range(1, max(1, int(BARTLETT_SPAN * n))):
+        r_v = np.einsum("ij,ij->i", v[:, :-j], v[:, j:]) / n
+        r_a = np.einsum("ij,ij->i", a[:, :-j], a[:, j:]) / n
         total += 2.0 * r_v * r_a
-    return max(1.0, total)
+    return np.maximum(1.0, total)
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64) - float(np.mean(x))
-    std = float(np.std(x))
-    return x / std if std > 1e-6 else np.zeros_like(x)
+    """Each row standardised; flat rows become 0."""
+    x = x.astype(np.float64) - x.mean(axis=1, keepdims=True)
+    std = x.std(axis=1, keepdims=True)
+    return np.where(std > 1e-6, x / np.maximum(std, 1e-6), 0.0)
 
 
 def correlation_zscores(
@@ -141,28 +141,30 @@ def correlation_zscores(
 ) -> np.ndarray:
     """Cross-correlation of V(t) and A(t) at ``lag_steps``, in noise standard deviations.
 
-    0 where picture and sound are flat, and at lags the window cannot test (as `correlate_curves`
+    ``visual`` and ``audio`` are ``(windows, n)``: windows of one length, done in one batch.
+    0 where picture or sound is flat, and at lags the window cannot test (as `correlate_curves`
     decides: within ``max_lag_s`` and overlapping at least half the window).
     """
-    n = visual.size
-    z = np.zeros(lag_steps.size)
-    v, a = _zscore(visual), _zscore(audio)
-    if n < 4 or not v.any() or not a.any():
+    count, n = visual.shape
+    z = np.zeros((count, lag_steps.size))
+    if n < 4 or not count:
         return z
+    v, a = _zscore(visual), _zscore(audio)
     found = correlate_curves(
-        torch.from_numpy(visual.astype(np.float32))[None],
-        torch.from_numpy(audio.astype(np.float32))[None],
-        torch.ones(1, n, dtype=torch.bool),
+        torch.from_numpy(visual.astype(np.float32)),
+        torch.from_numpy(audio.astype(np.float32)),
+        torch.ones(count, n, dtype=torch.bool),
         max_lag_s=max_lag_s,
         step_ms=1000.0 / fps,
     )
-    rho = found["rho"][0].numpy().astype(np.float64)  # lags -(n-1) .. n-1
+    rho = found["rho"].numpy().astype(np.float64)  # lags -(n-1) .. n-1
     scale = bartlett_scale(v, a)
     limit = min(max_lag_s * fps, 0.5 * n)
-    for index, lag in enumerate(lag_steps):
-        if abs(lag) <= limit + 1e-9 and abs(lag) < n:
-            overlap = n - abs(int(lag))
-            z[index] = rho[int(lag) + n - 1] * np.sqrt(overlap / scale)
+    testable = (np.abs(lag_steps) <= limit + 1e-9) & (np.abs(lag_steps) < n)
+    lags = lag_steps[testable].astype(int)
+    z[:, testable] = rho[:, lags + n - 1] * np.sqrt((n - np.abs(lags))[None, :] / scale[:, None])
+    flat = ~(v.any(axis=1) & a.any(axis=1))
+    z[flat] = 0.0
     return z
 
 
@@ -184,10 +186,16 @@ def correlation_evidence(
     lag_steps = np.arange(-top, top + 1)
     visual = features["flow_energy"]
     audio = audio_curve(features["audio_energy"])
-    rows = [
-        correlation_zscores(visual[a:b], audio[a:b], lag_steps, max_lag_s, fps) for a, b in spans
-    ]
-    z = np.array(rows).reshape(len(spans), lag_steps.size)
+    z = np.zeros((len(spans), lag_steps.size))
+    for length in {b - a for a, b in spans}:  # one batch per window length
+        rows = [i for i, (a, b) in enumerate(spans) if b - a == length]
+        z[rows] = correlation_zscores(
+            np.stack([visual[spans[i][0] : spans[i][1]] for i in rows]),
+            np.stack([audio[spans[i][0] : spans[i][1]] for i in rows]),
+            lag_steps,
+            max_lag_s,
+            fps,
+        )
     centres = np.array([(a + b) / 2.0 / fps for a, b in spans])
     loglik = from_probabilities(softmax(z, temperature)) if len(spans) else z
     return LagEvidence(centres, lag_steps * 1000.0 / fps, loglik, weight, "xcorr")

@@ -10,8 +10,8 @@ log-likelihoods at the offset that the model predicts for each window:
   (probabilities are not averaged: ten weak windows that agree beat one strong window).
 - **drift**: ``o(t) = o0 + b t``: audio running slightly fast or slow against the picture (a wrong
   sample rate, a 25/24 fps conversion). ``b`` is reported in ms per minute, ``o0`` is the offset at
-  00:00. Fitted on a grid of slopes (fine enough to move the offset by a quarter lag step over
-  the file), then refined on log-likelihoods interpolated to an eighth of a step.
+  00:00. Fitted on a grid of slopes (each moves the ends of the file by half a lag step more
+  than the last), then refined on log-likelihoods interpolated to an eighth of a step.
 - **edit**: ``o(t) = c1`` before a time ``tau``, ``c2`` after (a cut that dropped or added sound).
   Every split between two windows is tried with prefix sums.
 
@@ -132,15 +132,19 @@ def margin(curve: np.ndarray) -> float:
     return float(curve[best] - curve[away].max()) if away.any() else float("inf")
 
 
-def shifted_sum(loglik: np.ndarray, shifts: np.ndarray, fill: np.ndarray) -> np.ndarray:
-    """``sum_i loglik[i, j + shifts[i]]`` for every grid index ``j`` (linear interpolation).
+def shifted_sum(
+    loglik: np.ndarray, shifts: np.ndarray, fill: np.ndarray, columns: np.ndarray | None = None
+) -> np.ndarray:
+    """``sum_i loglik[i, j + shifts[i]]`` for each grid index ``j`` in ``columns`` (default all).
 
-    ``shifts`` are in grid steps (fractional); a window read outside its grid gives ``fill[i]``.
+    ``shifts`` are in grid steps (fractional, linear interpolation); a window read outside its
+    grid gives ``fill[i]``.
     """
     size = loglik.shape[1]
+    columns = np.arange(size) if columns is None else columns
     whole = np.floor(shifts).astype(int)
     frac = (shifts - whole)[:, None]
-    index = np.arange(size)[None, :] + whole[:, None]
+    index = columns[None, :] + whole[:, None]
     padded = np.concatenate([loglik, fill[:, None]], axis=1)  # index `size` reads the fill
 
     def take(ix: np.ndarray) -> np.ndarray:
@@ -164,7 +168,7 @@ def _drift(ll: np.ndarray, t: np.ndarray, lags: np.ndarray):
     span = max(t[-1] - t[0], 1e-6)
     fill = ll.mean(axis=1)
     top = min(MAX_DRIFT_MS_PER_MIN / 60.0, 2.0 * (lags[-1] - lags[0]) / span)
-    delta = 0.5 * step / span  # a quarter step at each end of the file
+    delta = step / span  # moves each end of the file by half a step
     slopes = np.arange(-top, top + delta / 2, delta)
     profile = np.empty(slopes.size)
     where = np.empty(slopes.size, int)
@@ -176,13 +180,15 @@ def _drift(ll: np.ndarray, t: np.ndarray, lags: np.ndarray):
     # refine: a finer lag grid and slope grid around the coarse optimum
     fine = upsample(ll, REFINE)
     fine_step = step / REFINE
-    fine_slopes = slopes[best] + np.arange(-2 * REFINE, 2 * REFINE + 1) * delta / REFINE
+    fine_slopes = slopes[best] + np.arange(-REFINE, REFINE + 1) * delta / REFINE
+    band = where[best] * REFINE + np.arange(-REFINE, REFINE + 1)  # +-1 step around the coarse
+    band = band[(band >= 0) & (band < fine.shape[1])]
     fine_profile = np.empty(fine_slopes.size)
     fine_where = np.empty(fine_slopes.size, int)
     for k, b in enumerate(fine_slopes):
-        total = shifted_sum(fine, b * (t - middle) / fine_step, fill)
-        fine_where[k] = int(np.argmax(total))
-        fine_profile[k] = total[fine_where[k]]
+        total = shifted_sum(fine, b * (t - middle) / fine_step, fill, band)
+        fine_where[k] = int(band[np.argmax(total)])
+        fine_profile[k] = total.max()
     k = int(np.argmax(fine_profile))
     mid_offset = lags[0] + fine_where[k] * fine_step
     all_slopes = np.concatenate([slopes, fine_slopes])

@@ -179,10 +179,10 @@ def retime_samples(
         speed = float(np.median(steps)) if steps.size else 1.0
         inside = (positions >= 0) & (positions <= n - 1)
         out = np.zeros_like(samples)
+        # at the input's own speed (an edit) the interpolator is exact at whole samples
+        cutoff = 1.0 if abs(speed - 1.0) < 1e-9 else min(1.0, 1.0 / max(speed, 1e-6)) * 0.97
         if inside.any():
-            out[:, inside] = _sinc_interpolate(
-                samples, positions[inside], min(1.0, 1.0 / max(speed, 1e-6)) * 0.97
-            )
+            out[:, inside] = _sinc_interpolate(samples, positions[inside], cutoff)
         cuts = np.flatnonzero(np.abs(steps - speed) > 0.5) + 1  # edits: the offset jumps
     else:
         shift = round(float(offset_ms) * rate / 1000.0)
