@@ -241,7 +241,9 @@ def main() -> None:
     parser.add_argument("--drift-seconds", type=float, default=90.0)
     parser.add_argument("--tempos", default=",".join(map(str, TEMPOS)))
     parser.add_argument("--real", help="folder of real clips (in sync), e.g. data/realdev/raw")
-    parser.add_argument("--real-limit", type=int, default=20, help="real clips used (0: all)")
+    parser.add_argument(
+        "--real-limit", type=int, default=20, help="real clips, evenly spread (0: all)"
+    )
     parser.add_argument("--real-shifts", default="-1000,-300,0,300,1000")
     parser.add_argument("--out", default="data/experiments/fix_accuracy")
     args = parser.parse_args()
@@ -268,7 +270,9 @@ def main() -> None:
         tempos = [float(t) for t in args.tempos.split(",") if t]
         summarise_drift(drift_rows(clips, tempos, out / "drift", detector, cfg))
     if args.real:
-        real = sorted(Path(args.real).glob("*.mp4"))[: args.real_limit or None]
+        real = sorted(Path(args.real).glob("*.mp4"))
+        if args.real_limit and len(real) > args.real_limit:  # spread over the whole list
+            real = [real[i * len(real) // args.real_limit] for i in range(args.real_limit)]
         shifts = [int(s) for s in args.real_shifts.split(",") if s]
         rows = shift_rows(real, shifts, out / "real", detector, cfg, "real")
         summarise_shifts(rows, f"real clips ({len(real)} clips, 2 s cut at each end)")
