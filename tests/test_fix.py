@@ -160,3 +160,31 @@ def test_an_edit_moves_each_part_by_its_own_offset():
     assert np.allclose(moved[:, after], sound[:, shifted], atol=1e-5)
     assert np.all(np.abs(moved[:, rate - 2 : rate + 2]) < np.abs(sound).max() * 0.2)  # faded
     assert np.all(moved[:, -700:] == 0)  # the last 100 ms had no sound to take
+
+
+def test_every_stream_and_the_metadata_are_kept(tmp_path):
+    """Two audio streams (AAC stereo, MP3 in French), subtitles, a title: all survive the fix."""
+    from avalign.media.ffmpeg import run_ffmpeg
+    from avalign.media.retime import retime_file
+
+    source = make_video(tmp_path / "a.mp4", seconds=3.0, sample_rate=44100)
+    (tmp_path / "s.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nhello\n")
+    mixed = tmp_path / "mixed.mkv"
+    inputs = ["-i", str(source), "-i", str(source), "-i", str(tmp_path / "s.srt")]
+    maps = ["-map", "0:v", "-map", "0:a", "-map", "1:a", "-map", "2:s", "-c:v", "copy"]
+    codecs = ["-c:a:0", "aac", "-ac:a:0", "2", "-c:a:1", "libmp3lame", "-c:s", "srt"]
+    tags = ["-metadata:s:a:1", "language=fra", "-metadata", "title=Two tracks"]
+    run_ffmpeg([*inputs, *maps, *codecs, *tags, str(mixed)])
+    out = tmp_path / "fixed.mkv"
+    assert retime_file(mixed, out, 200.0) == ["aac", "mp3"]
+
+    def streams(path):
+        with av.open(str(path)) as container:
+            return container.metadata.get("title"), [
+                (s.type, s.codec_context.codec.canonical_name, s.metadata.get("language"))
+                for s in container.streams
+            ]
+
+    assert streams(out) == streams(mixed)
+    assert streams(out)[1][2] == ("audio", "mp3", "fra")
+    assert video_packets(out) == video_packets(mixed)

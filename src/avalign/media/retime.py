@@ -102,7 +102,7 @@ def read_audio_tracks(path: Path) -> list[AudioTrack]:
                     samples,
                     rate,
                     layout,
-                    stream.codec_context.name,
+                    stream.codec_context.codec.canonical_name,  # "mp3", not "mp3float"
                     stream.bit_rate or stream.codec_context.bit_rate or None,
                     start or 0.0,
                 )
