@@ -65,6 +65,30 @@ class SyncDataModule(pl.LightningDataModule):
         self.stats: InputStats | None = None
         self.missing: list[str] = []
 
+    @classmethod
+    def from_inputs(
+        cls,
+        splits: dict[str, list[SampleInputs]],
+        feature_config: FeatureConfig,
+        *,
+        batch_size: int = 64,
+        seed: int = 0,
+        augment: AugmentConfig | None = None,
+    ) -> SyncDataModule:
+        """A data module over samples already in memory (e.g. the benchmark's folds).
+
+        ``splits`` maps ``train``/``val``/``test`` to samples; the statistics that normalise the
+        inputs come from ``train``, as for a cache-backed module.
+        """
+        if not splits.get("train"):
+            raise ValueError("from_inputs: the train split is empty")
+        module = cls(
+            Path(), Path(), feature_config, batch_size=batch_size, seed=seed, augment=augment
+        )
+        module.splits = {s: list(splits.get(s, [])) for s in SPLITS}
+        module.stats = InputStats.of(module.splits["train"])
+        return module
+
     def setup(self, stage: str | None = None) -> None:
         """Load every sample's features into memory (once) and compute training statistics."""
         if self.splits:

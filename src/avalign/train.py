@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -78,8 +79,42 @@ def trainer_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return settings
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Train, validate and test one model; return every logged metric (``stage/metric``)."""
+def fit_best(
+    model: SyncModel,
+    datamodule: pl.LightningDataModule,
+    settings: dict[str, Any],
+    scratch: Path,
+    *,
+    logger: Any = False,
+    monitor: str = "val/f1",
+) -> tuple[SyncModel, pl.Trainer, Path]:
+    """Fit ``model`` (if it learns), reload its best epoch by ``monitor``, validate it.
+
+    Validation tunes θ for the models that choose it there. Returns the model, the trainer (its
+    ``callback_metrics`` hold the validation metrics) and the path of the best checkpoint, which
+    lives under ``scratch``.
+    """
+    checkpoint = pl.callbacks.ModelCheckpoint(
+        dirpath=scratch, filename="best", monitor=monitor, mode="max", save_top_k=1
+    )
+    trainer = pl.Trainer(
+        **settings, logger=logger, callbacks=[checkpoint], default_root_dir=str(scratch)
+    )
+    best_path = scratch / "best.ckpt"
+    if model.trainable:
+        trainer.fit(model, datamodule=datamodule)
+        model = type(model).load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+    trainer.validate(model, datamodule=datamodule, verbose=False)
+    if not model.trainable:
+        trainer.save_checkpoint(best_path, weights_only=True)  # nothing was trained
+    return model, trainer, Path(checkpoint.best_model_path or best_path)
+
+
+def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, float]:
+    """Train, validate and test one model; return every logged metric (``stage/metric``).
+
+    ``keep_checkpoint``: also copy the best checkpoint there (the benchmark reuses it).
+    """
     started = time.time()
     pl.seed_everything(int(cfg.seed), workers=True)
     datamodule, fingerprints = prepare_data(cfg)
@@ -93,32 +128,23 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     recorder = RunRecorder.start(cfg, tags=fingerprints)
     with tempfile.TemporaryDirectory(prefix="avalign-ckpt-") as scratch:
-        checkpoint_dir = Path(scratch)
-        checkpoint = pl.callbacks.ModelCheckpoint(
-            dirpath=checkpoint_dir, filename="best", monitor="val/f1", mode="max", save_top_k=1
-        )
-        trainer = pl.Trainer(
-            **trainer_kwargs(cfg),
+        model, trainer, best_path = fit_best(
+            model,
+            datamodule,
+            trainer_kwargs(cfg),
+            Path(scratch),
             logger=recorder.lightning_logger() if recorder else False,
-            callbacks=[checkpoint],
-            default_root_dir=scratch,
         )
-        best_path = checkpoint_dir / "best.ckpt"
-        if model.trainable:
-            trainer.fit(model, datamodule=datamodule)
-            model = type(model).load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
-        trainer.validate(model, datamodule=datamodule, verbose=False)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-        if not model.trainable:
-            trainer.save_checkpoint(best_path, weights_only=True)  # nothing was trained
         trainer.test(model, datamodule=datamodule, verbose=False)
         metrics.update(
             {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
         )
+        if keep_checkpoint is not None and trainer.is_global_zero:
+            keep_checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(best_path, keep_checkpoint)
         if trainer.is_global_zero and recorder is not None:
-            recorder.log_results(
-                model, metrics, balance, Path(checkpoint.best_model_path or best_path), cfg
-            )
+            recorder.log_results(model, metrics, balance, best_path, cfg)
             recorder.finish()
     elapsed = time.time() - started
     if trainer.is_global_zero:

@@ -1,0 +1,364 @@
+"""Run the benchmark: clips -> folds -> windows -> features -> every detector -> figures.
+
+Each detector is named by the overrides that make it in the training config (``model=mlp``,
+``experiment=transformer_fps25``), so the benchmark measures exactly what ``avalign.train``
+builds. A detector is measured two ways:
+
+- ``synthetic``: trained on the synthetic corpus (``avalign.train``, logged to MLflow as usual),
+  then scored on every window of the benchmark. On the synthetic source only the clips of the
+  corpus's test split are benchmark clips, so no window was seen in training.
+- ``folds``: k-fold by recording. For each fold, the model is trained on the other folds' windows
+  (one of them validates: best epoch and θ) and scores the held-out fold; figures pool the folds.
+  Training-free models only tune θ this way.
+
+Everything is kept under ``<data_dir>/benchmark/<source>-<fingerprint>/``: the windows, the
+feature caches, the checkpoints and every detector's predictions, so an interrupted run resumes
+and a rerun only computes what changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from avalign.benchmark.folds import FoldMember, assign_folds, fold_splits
+from avalign.benchmark.metrics import WindowTable, bootstrap_figures, by_category
+from avalign.benchmark.scoring import WindowPredictions, predict
+from avalign.benchmark.windows import BenchmarkClip, WindowProtocol, plan_windows
+from avalign.features.cache import CacheError, FeatureCache
+from avalign.features.config import FeatureConfig
+from avalign.features.extract import extract_samples
+from avalign.fingerprint import fingerprint
+from avalign.inputs import SampleInputs
+from avalign.samples.plan import SampleSpec
+
+log = logging.getLogger(__name__)
+
+TRAININGS = ("synthetic", "folds")
+#: the arrays a model reads (frames stay out of the benchmark's caches)
+NEEDED = (
+    "flow_energy",
+    "flow_grid",
+    "frame_diff",
+    "flow_accel",
+    "accel_grid",
+    "audio_energy",
+    "audio_onset",
+    "audio_flatness",
+    "mfcc",
+)
+
+
+@dataclass(frozen=True)
+class BenchmarkSet:
+    """The clips of one benchmark run, their folds and their windows."""
+
+    name: str
+    root: Path  # clip paths are relative to this
+    clips: list[BenchmarkClip]
+    folds: dict[str, int]  # clip id -> fold
+    windows: list[SampleSpec]
+    protocol: WindowProtocol
+    skipped_clips: list[tuple[str, str]]  # (clip id, why it gives no window)
+
+    def fingerprint(self) -> str:
+        return fingerprint(
+            [self.name, [dataclasses.asdict(c) for c in self.clips], self.protocol, self.folds]
+        )
+
+
+def build_set(
+    name: str, root: Path, clips: list[BenchmarkClip], protocol: WindowProtocol, k: int, seed: int
+) -> BenchmarkSet:
+    """Fold the clips by recording and plan every window."""
+    folds = assign_folds(
+        [FoldMember(c.clip_id, c.source_video, c.category) for c in clips], k, seed
+    )
+    windows, skipped = [], []
+    for clip in clips:
+        planned = plan_windows(clip, protocol)
+        if not planned:
+            skipped.append(
+                (
+                    clip.clip_id,
+                    f"{min(clip.picture_s, clip.sound_s):.2f} s of picture and sound, "
+                    f"shorter than one {protocol.window_s} s window",
+                )
+            )
+        windows += planned
+    return BenchmarkSet(name, root, clips, folds, windows, protocol, skipped)
+
+
+# ------------------------------------------------------------------------------------ features
+def window_inputs(
+    bench: BenchmarkSet,
+    config: FeatureConfig,
+    cache_dir: Path,
+    *,
+    workers: int,
+    progress: bool,
+) -> dict[str, SampleInputs]:
+    """Extract (or reuse) the features of every window; ``sample_id -> inputs`` of those that
+    could be extracted (failures are reported by the extraction and left out)."""
+    config = dataclasses.replace(config, save_frames=False)
+    extract_samples(
+        bench.windows, bench.root, cache_dir, config, workers=workers, progress=progress
+    )
+    cache = FeatureCache(cache_dir, config)
+    inputs = {}
+    for spec in bench.windows:
+        try:
+            features = cache.load(spec.sample_id)
+        except CacheError:
+            continue
+        inputs[spec.sample_id] = SampleInputs.from_features(
+            spec.sample_id,
+            {k: features[k] for k in NEEDED},
+            spec.label,
+            spec.misalignment,
+            spec.offset_ms,
+        )
+    return inputs
+
+
+# ------------------------------------------------------------------------------------ training
+def balanced_theta(model, samples: list[SampleInputs]) -> float | None:
+    """The θ that maximises balanced accuracy of in-sync against shifted windows (None if the
+    windows hold only one of them)."""
+    chosen = [s for s in samples if s.type_index in (0, 1)]
+    if not chosen:
+        return None
+    predictions = predict(model, chosen, WindowProtocol())
+    shifted = np.array([s.type_index == 1 for s in chosen])
+    if shifted.all() or not shifted.any():
+        return None
+    scores = predictions.p_out
+    candidates = np.unique(scores)
+    best, best_value = float(candidates[0]), -1.0
+    for theta in candidates:
+        called = scores >= theta
+        value = 0.5 * (called[shifted].mean() + (~called[~shifted]).mean())
+        if value > best_value:
+            best, best_value = float(theta), value
+    return best
+
+
+def train_fold(
+    train_cfg: DictConfig,
+    splits: dict[str, list[SampleInputs]],
+    feature_config: FeatureConfig,
+    checkpoint: Path,
+    *,
+    monitor: str,
+) -> None:
+    """Train one detector on a fold's training windows, choose its epoch and θ on the validation
+    windows (θ for balanced accuracy), and save it to ``checkpoint``."""
+    import pytorch_lightning as pl
+
+    from avalign.augment import AugmentConfig
+    from avalign.datamodule import SyncDataModule
+    from avalign.train import build_model, fit_best, trainer_kwargs
+
+    pl.seed_everything(int(train_cfg.seed), workers=True)
+    augment_settings = train_cfg.model.get("augment")
+    # the windows already hold every shift on the grid: no made-up shifts, no crops
+    augment = AugmentConfig(
+        max_steps=int(augment_settings.max_steps) if augment_settings is not None else 0
+    )
+    module = SyncDataModule.from_inputs(
+        splits,
+        feature_config,
+        batch_size=int(train_cfg.data.batch_size),
+        seed=int(train_cfg.seed),
+        augment=augment,
+    )
+    model = build_model(
+        train_cfg.model, *module.input_dims, step_ms=1000.0 / float(feature_config.fps)
+    )
+    model.set_input_stats(module.stats)
+    model.feature_settings = dataclasses.asdict(feature_config)
+    settings = trainer_kwargs(train_cfg)
+    settings["enable_progress_bar"] = False
+    with tempfile.TemporaryDirectory(prefix="avalign-fold-") as scratch:
+        model, trainer, _ = fit_best(model, module, settings, Path(scratch), monitor=monitor)
+        theta = balanced_theta(model, splits["val"])
+        if theta is not None:
+            model.theta.fill_(theta)
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        trainer.save_checkpoint(checkpoint, weights_only=True)  # the validated (best) model
+
+
+# ------------------------------------------------------------------------------- predictions
+PREDICTION_COLUMNS = (
+    "sample_id",
+    "fold",
+    "p_out",
+    "decision",
+    "offset_pred_ms",
+    "offset_class_pred",
+)
+
+
+def write_predictions(path: Path, rows: list[dict]) -> None:
+    from avalign.atomic import atomic_target
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_target(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, PREDICTION_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_predictions(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            {
+                "sample_id": r["sample_id"],
+                "fold": int(r["fold"]),
+                "p_out": float(r["p_out"]),
+                "decision": int(r["decision"]),
+                "offset_pred_ms": float(r["offset_pred_ms"]),
+                "offset_class_pred": int(r["offset_class_pred"]),
+            }
+            for r in csv.DictReader(handle)
+        ]
+
+
+def _rows(predictions: WindowPredictions, folds: dict[str, int]) -> list[dict]:
+    return [{**row, "fold": folds[row["sample_id"]]} for row in predictions.rows()]
+
+
+@dataclass(frozen=True)
+class DetectorRun:
+    """One detector measured one way: its name, how it was trained, its predictions."""
+
+    detector: str
+    training: str
+    fps: float
+    rows: list[dict]
+    seconds: float
+
+
+def run_detector(
+    bench: BenchmarkSet,
+    detector: str,
+    train_cfg: DictConfig,
+    training: str,
+    out_dir: Path,
+    inputs: dict[str, SampleInputs],
+    *,
+    k: int,
+    train_synthetic: Callable[[DictConfig, Path], None],
+    monitor: str,
+) -> DetectorRun:
+    """Predictions of one detector trained one way (read back when already computed)."""
+    from avalign.checkpoints import load_model
+
+    feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
+    target = out_dir / "predictions" / f"{detector}-{training}.csv"
+    window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
+    if target.is_file():
+        return DetectorRun(detector, training, feature_config.fps, read_predictions(target), 0.0)
+    started = time.time()
+    ordered = [inputs[s.sample_id] for s in bench.windows if s.sample_id in inputs]
+    rows: list[dict] = []
+    if training == "synthetic":
+        checkpoint = out_dir / "models" / f"{detector}-synthetic.ckpt"
+        if not checkpoint.is_file():
+            train_synthetic(train_cfg, checkpoint)
+        model, _ = load_model(checkpoint)
+        rows = _rows(predict(model, ordered, bench.protocol), window_fold)
+    elif training == "folds":
+        for fold in range(k):
+            roles = fold_splits(fold, k)
+            splits: dict[str, list[SampleInputs]] = {"train": [], "val": [], "test": []}
+            for item in ordered:
+                splits[roles[window_fold[item.sample_id]]].append(item)
+            checkpoint = out_dir / "models" / f"{detector}-fold{fold}.ckpt"
+            if not checkpoint.is_file():
+                log.info("%s: training on fold %d of %d", detector, fold + 1, k)
+                train_fold(train_cfg, splits, feature_config, checkpoint, monitor=monitor)
+            model, _ = load_model(checkpoint)
+            rows += _rows(predict(model, splits["test"], bench.protocol), window_fold)
+    else:
+        raise ValueError(f"training must be one of {TRAININGS}, not {training!r}")
+    write_predictions(target, rows)
+    return DetectorRun(detector, training, feature_config.fps, rows, time.time() - started)
+
+
+# ----------------------------------------------------------------------------------- figures
+def window_table(bench: BenchmarkSet, rows: list[dict]) -> WindowTable:
+    """Join a detector's predictions with the truth of every window it scored."""
+    spec_of = {s.sample_id: s for s in bench.windows}
+    clip_index = {c.clip_id: i for i, c in enumerate(bench.clips)}
+    specs = [spec_of[r["sample_id"]] for r in rows]
+    offsets = np.array([0.0 if math.isnan(s.offset_ms) else s.offset_ms for s in specs])
+    return WindowTable(
+        clip=np.array([clip_index[s.video_id] for s in specs], dtype=int),
+        category=np.array([s.category for s in specs]),
+        kind=np.array([s.misalignment for s in specs]),
+        offset_ms=offsets,
+        true_class=bench.protocol.offset_class(offsets),
+        p_out=np.array([r["p_out"] for r in rows]),
+        decision=np.array([bool(r["decision"]) for r in rows]),
+        offset_pred_ms=np.array([r["offset_pred_ms"] for r in rows]),
+        class_pred=np.array([r["offset_class_pred"] for r in rows], dtype=int),
+    )
+
+
+def summarize(bench: BenchmarkSet, run: DetectorRun, resamples: int, seed: int) -> dict:
+    table = window_table(bench, run.rows)
+    return {
+        "detector": run.detector,
+        "training": run.training,
+        "fps": run.fps,
+        "seconds": round(run.seconds, 1),
+        "overall": bootstrap_figures(table, resamples, seed),
+        "per_category": by_category(table, resamples, seed),
+    }
+
+
+def as_json(value):
+    """Figures and numpy values as plain JSON."""
+    if dataclasses.is_dataclass(value):
+        return {k: as_json(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_results(out_dir: Path, bench: BenchmarkSet, summaries: list[dict], header: dict) -> Path:
+    """``results.json`` (every figure) beside ``results.md`` (the README tables)."""
+    from avalign.benchmark.report import markdown_report
+
+    report = {
+        **header,
+        "set": bench.name,
+        "clips": len(bench.clips),
+        "clips_without_window": [{"clip": c, "why": why} for c, why in bench.skipped_clips],
+        "windows": len(bench.windows),
+        "protocol": dataclasses.asdict(bench.protocol),
+        "detectors": summaries,
+    }
+    plain = as_json(report)
+    (out_dir / "results.json").write_text(json.dumps(plain, indent=2), encoding="utf-8")
+    target = out_dir / "results.md"
+    target.write_text(markdown_report(plain), encoding="utf-8")
+    return target
