@@ -12,6 +12,7 @@ import pytest
 from avalign.media import MediaError, decode_audio, decode_frames_at, probe_media
 from avalign.media.decode import _decode_shown, _open_video, shrink
 from media import event_times, make_video, truncate
+from media_streams import as_transport_stream, clip_with_sound, cut_with_edit_list
 
 
 def test_probe_reads_streams(clip_factory):
@@ -175,3 +176,50 @@ def test_audio_keeps_the_file_timeline(clip_factory):
     assert part.size == 16000
     assert np.corrcoef(part, audio[16000:32000])[0, 1] > 0.99
     assert decode_audio(make_video(path.parent / "mute.mp4", sample_rate=None), 16000) is None
+
+
+def test_probe_leaves_out_pictures_that_an_edit_list_hides(tmp_path):
+    """A clip cut without re-encoding keeps the pictures before the cut, at negative times, and
+    an edit list hides them: they are not part of the picture (real clips: 10 s said 13.2 s)."""
+    source = make_video(tmp_path / "source.mp4", seconds=4.0)
+    cut = cut_with_edit_list(source, tmp_path / "cut.mp4", 1.5)
+    info = probe_media(cut)
+    with av.open(str(cut)) as container:
+        shown = [frame.time for frame in container.decode(video=0)]
+    assert info.video_start_s == pytest.approx(shown[0]) == pytest.approx(0.0)
+    assert info.duration_s == pytest.approx(shown[-1] + 0.04, abs=1e-6)
+    assert info.duration_s == pytest.approx(2.5, abs=0.05)
+
+
+@pytest.mark.parametrize("sample_rate", [16000, 44100, 48000])
+def test_probe_gives_the_real_sound_without_codec_priming_or_padding(tmp_path, sample_rate):
+    """AAC primes the stream and pads its last frame; the decoder drops the priming but returns
+    the padding. The real sound is what was recorded: exactly the 3 s written."""
+    path = make_video(tmp_path / f"clip{sample_rate}.mp4", seconds=3.0, sample_rate=sample_rate)
+    info = probe_media(path)
+    assert (info.audio_start_s, info.audio_end_s) == pytest.approx((0.0, 3.0), abs=1e-3)
+    decoded = decode_audio(path, 16000).size / 16000
+    assert info.audio_end_s <= decoded <= info.audio_end_s + 1024 / sample_rate + 1e-3
+
+
+def test_probe_finds_sound_shorter_than_the_picture_or_starting_late(tmp_path):
+    short = probe_media(clip_with_sound(tmp_path / "short.mp4", picture_s=4.0, sound_s=2.0))
+    assert short.duration_s == pytest.approx(4.0)
+    assert (short.audio_start_s, short.audio_end_s) == pytest.approx((0.0, 2.0), abs=1e-3)
+    path = clip_with_sound(tmp_path / "late.mp4", picture_s=4.0, sound_s=3.0, sound_delay_s=0.5)
+    late = probe_media(path)
+    # the copied stream keeps its 64 ms of AAC priming, which this file presents as sound
+    assert late.audio_start_s == pytest.approx(0.5 - 1024 / 16000, abs=1e-3)
+    assert late.audio_end_s == pytest.approx(3.5, abs=1e-3)
+    audio = decode_audio(path, 16000)  # the sound keeps the file's timeline: silence before
+    assert not audio[: round(late.audio_start_s * 16000) - 1].any()
+
+
+def test_probe_reads_a_timeline_that_does_not_start_at_zero(tmp_path):
+    """An MPEG transport stream starts its clock at 1.4 s; decoding keeps those times."""
+    path = as_transport_stream(make_video(tmp_path / "clip.mp4", seconds=3.0), tmp_path / "c.ts")
+    info = probe_media(path)
+    assert info.video_start_s == pytest.approx(1.4, abs=0.1)
+    assert info.duration_s - info.video_start_s == pytest.approx(3.0, abs=0.05)
+    assert info.audio_start_s == pytest.approx(1.4, abs=0.1)
+    assert info.audio_end_s - info.audio_start_s == pytest.approx(3.0, abs=0.1)

@@ -1,9 +1,12 @@
 """Inspect a media file before any work is spent on it.
 
-`probe_media` opens the container, reads the stream headers and walks the video packets (no
-decoding) to learn what the file really holds: whether it has a picture and a sound track, how long
-the picture truly lasts (a truncated file declares more than it holds), whether the frame rate is
-variable, and whether the resolution is odd. Anything that makes the file unusable raises a
+`probe_media` opens the container, reads the stream headers and walks the packets once to learn
+what the file really holds: whether it has a picture and a sound track, where on the file's
+timeline each of them really starts and ends (a truncated file declares more than it holds; an
+edit list hides packets before its start; a sound track may be shorter than the picture or start
+after it), whether the frame rate is variable, and whether the resolution is odd. The pictures are
+not decoded (their packets tell when each is shown); the sound is, because only the decoder knows
+which samples are real (see `MediaInfo`). Anything that makes the file unusable raises a
 `MediaError` whose message names the file and the problem on one line.
 """
 
@@ -31,10 +34,17 @@ TRUNCATION_TOLERANCE_S = 0.5
 class MediaInfo:
     """What a media file holds, as far as avalign cares.
 
+    Times are on the file's own timeline, the one that decoding uses (`avalign.media.decode`):
+    a frame requested at time t is the picture on screen at t, and sample i of the decoded sound
+    is the sound at ``audio_start_s + i / rate``.
+
     Attributes
     ----------
     path : the file.
-    duration_s : seconds of picture actually present (from the packets, not the header).
+    duration_s : where the picture really ends (from the packets, not the header): the last
+        shown picture's time plus one frame interval. It is the picture's length when the picture
+        starts at 0, as in nearly every mp4. Pictures that an edit list hides (packets before the
+        edit's start, which the decoder discards) do not count.
     width, height : frame size in pixels.
     fps : average frame rate in Hz.
     variable_frame_rate : True when frame intervals vary (avalign samples frames by timestamp).
@@ -42,6 +52,14 @@ class MediaInfo:
     audio_rate : audio sample rate in Hz (0 without audio).
     audio_channels : number of audio channels (0 without audio).
     notes : harmless oddities worth reporting (variable frame rate, odd resolution).
+    video_start_s : when the first shown picture appears.
+    audio_start_s, audio_end_s : the real extent of the sound (0, 0 without audio). It starts at
+        the first sample the decoder gives: encoders prime AAC (and MP3) with about 1,000 samples
+        that are not part of the recording, and the decoder drops them, as it drops what an edit
+        list hides. It ends where the container says the last packet's real sound ends: AAC
+        fills its last frame with padding (up to 1,024 samples, 64 ms at 16 kHz) that decoders
+        return but that was never recorded. The decoded sound therefore covers
+        [audio_start_s, audio_end_s] and at most one frame more.
     """
 
     path: str
@@ -54,6 +72,14 @@ class MediaInfo:
     audio_rate: int
     audio_channels: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    video_start_s: float = 0.0
+    audio_start_s: float = 0.0
+    audio_end_s: float = 0.0
+
+    @property
+    def audio_duration_s(self) -> float:
+        """Seconds of real sound (0 without audio)."""
+        return max(0.0, self.audio_end_s - self.audio_start_s)
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -71,27 +97,79 @@ def _open(path: Path) -> av.container.InputContainer:
         ) from error
 
 
-def _packet_times(container: av.container.InputContainer, path: Path) -> np.ndarray:
-    """Presentation times (s) of every video packet, sorted; raises on a damaged stream."""
-    stream = container.streams.video[0]
-    base = float(stream.time_base)
+@dataclass
+class _Walk:
+    """What one pass over a file's packets learned."""
+
+    picture_times: np.ndarray  # sorted presentation times (s) of the pictures that are shown
+    sound_start: float | None = None  # time of the first decoded sample
+    sound_seconds: float = 0.0  # seconds of decoded sound
+    last_frame_seconds: float = 0.0  # length of the last decoded sound frame
+    packets_end: float | None = None  # latest end (pts + duration) of a shown sound packet
+    damage: str = ""  # the first error met ("damaged <stream> stream: ..."), which ended the walk
+
+
+def _shown(packet: av.Packet) -> bool:
+    """A packet with content that the decoder will show (not one an edit list discards)."""
+    return packet.pts is not None and packet.size > 0 and not packet.is_discard
+
+
+def _walk(container: av.container.InputContainer) -> _Walk:
+    """Read every packet of the first video and audio streams; decode only the sound.
+
+    An error ends the walk and is kept in ``damage`` (naming the stream), for the caller to
+    report after what the packets read so far tell (a truncated file says so more clearly).
+    """
+    video = container.streams.video[0]
+    audio = container.streams.audio[0] if container.streams.audio else None
+    video_base = float(video.time_base)
     times: list[float] = []
+    walk = _Walk(np.zeros(0))
+    kind = "video"
     try:
-        for packet in container.demux(stream):
-            if packet.pts is not None and packet.size > 0:
-                times.append(packet.pts * base)
+        for packet in container.demux(*[s for s in (video, audio) if s is not None]):
+            if packet.stream.type == "video":
+                kind = "video"
+                if _shown(packet):
+                    times.append(packet.pts * video_base)
+                continue
+            kind = "audio"
+            if _shown(packet) and packet.duration:
+                end = float((packet.pts + packet.duration) * packet.time_base)
+                walk.packets_end = end if walk.packets_end is None else max(walk.packets_end, end)
+            for frame in packet.decode():  # the empty packet at the end flushes the decoder
+                if walk.sound_start is None and frame.pts is not None:
+                    walk.sound_start = float(frame.pts * frame.time_base)
+                walk.last_frame_seconds = frame.samples / frame.sample_rate
+                walk.sound_seconds += walk.last_frame_seconds
     except av.error.FFmpegError as error:
-        raise MediaError(path, f"damaged video stream: {error.strerror}") from error
-    return np.sort(np.asarray(times, dtype=np.float64))
+        walk.damage = f"damaged {kind} stream: {error.strerror}"
+    walk.picture_times = np.sort(np.asarray(times, dtype=np.float64))
+    return walk
+
+
+def _sound_extent(walk: _Walk) -> tuple[float, float]:
+    """The real sound's (start, end): the decoded sound without the padding of its last frame.
+
+    The decoder returns the whole last frame; the container's packet times say where its real
+    sound ends. Only that padding is taken off: a packet end further back than one frame means
+    the packet times are not to be trusted, and the decoded length stands.
+    """
+    start = walk.sound_start or 0.0
+    end = start + walk.sound_seconds
+    if walk.packets_end is not None and 0.0 <= end - walk.packets_end <= walk.last_frame_seconds:
+        end = max(start, walk.packets_end)
+    return start, end
 
 
 def probe_media(path: str | Path) -> MediaInfo:
     """Return what `path` holds, or raise `MediaError` when it cannot serve as a video.
 
     Raises for: a missing or empty file, a file that is not media, an audio-only file, a video
-    without frames, a clip shorter than 1 s, and a file truncated against its own header.
-    A missing audio stream is *not* an error here (`has_audio` is False): whether that matters
-    depends on the caller (a source for misaligned samples needs audio; `detect` reports it).
+    without frames, a clip shorter than 1 s, a file truncated against its own header, and a
+    damaged video or audio stream. A missing audio stream is *not* an error here (`has_audio` is
+    False): whether that matters depends on the caller (a source for misaligned samples needs
+    audio; `detect` reports it).
     """
     path = Path(path)
     container = _open(path)
@@ -106,22 +184,26 @@ def probe_media(path: str | Path) -> MediaInfo:
             raise MediaError(path, "video stream has no frame size (corrupt header)")
         audio = container.streams.audio[0] if container.streams.audio else None
         declared = float(container.duration) / av.time_base if container.duration else 0.0
-        times = _packet_times(container, path)
+        walk = _walk(container)
     finally:
         container.close()
 
+    times = walk.picture_times
     if times.size == 0:
-        raise MediaError(path, "zero-length video: no frames")
+        raise MediaError(path, walk.damage or "zero-length video: no frames")
     intervals = np.diff(times)
     step = float(np.median(intervals)) if intervals.size else 0.0
-    duration = float(times[-1] - min(times[0], 0.0) + step)
-    if duration < MIN_DURATION_S - DURATION_SLACK_S:
+    end = float(times[-1] + step)
+    length = end - float(times[0])
+    if declared and length < declared - TRUNCATION_TOLERANCE_S:
         raise MediaError(
-            path, f"too short: {duration:.2f} s (at least {MIN_DURATION_S:.0f} s needed)"
+            path, f"truncated: frames stop at {length:.2f} s of the declared {declared:.2f} s"
         )
-    if declared and duration < declared - TRUNCATION_TOLERANCE_S:
+    if walk.damage:
+        raise MediaError(path, walk.damage)
+    if length < MIN_DURATION_S - DURATION_SLACK_S:
         raise MediaError(
-            path, f"truncated: frames stop at {duration:.2f} s of the declared {declared:.2f} s"
+            path, f"too short: {length:.2f} s (at least {MIN_DURATION_S:.0f} s needed)"
         )
     variable = bool(
         intervals.size > 2
@@ -133,9 +215,10 @@ def probe_media(path: str | Path) -> MediaInfo:
         notes.append("variable frame rate: frames are sampled by timestamp")
     if width % 2 or height % 2:
         notes.append(f"odd resolution {width}x{height}")
+    sound_start, sound_end = _sound_extent(walk) if audio is not None else (0.0, 0.0)
     return MediaInfo(
         path=str(path),
-        duration_s=duration,
+        duration_s=end,
         width=width,
         height=height,
         fps=(1.0 / step) if step > 0 else 0.0,
@@ -144,4 +227,7 @@ def probe_media(path: str | Path) -> MediaInfo:
         audio_rate=int(audio.codec_context.sample_rate or 0) if audio is not None else 0,
         audio_channels=int(audio.codec_context.channels or 0) if audio is not None else 0,
         notes=tuple(notes),
+        video_start_s=float(times[0]),
+        audio_start_s=sound_start,
+        audio_end_s=sound_end,
     )
