@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -12,10 +13,13 @@ import pytest
 
 from avalign.datasets.ave import prepare_ave
 from avalign.datasets.folder import prepare_folder, video_id_for
+from avalign.datasets.prepared import PREPARE_VERSION, PreparedDataset
 from avalign.failures import read_failures
-from avalign.pipeline import prepare_dataset
+from avalign.layout import dataset_dir
+from avalign.pipeline import dataset_settings, prepare_dataset
 from conftest import SHARED_AVE
 from media import make_video, truncate, write_ave_root
+from media_streams import as_transport_stream, clip_with_sound, cut_with_edit_list
 
 
 def _bad_ave_root(root: Path) -> Path:
@@ -229,3 +233,66 @@ def test_prepare_cli_exit_status(tmp_path):
         (tmp_path / "data").glob("datasets/ave-*/prepare_failures.csv").__next__().open() as handle
     ):
         assert list(csv.DictReader(handle))
+
+
+def test_folder_windows_lie_where_picture_and_real_sound_both_are(tmp_path):
+    """Real clips: sound that ends early or starts late, pictures hidden by an edit list, a
+    clock that starts at 1.4 s. Windows stay where both streams are; the mismatch is a warning."""
+    root = tmp_path / "clips"
+    clip_with_sound(root / "short_sound.mp4", picture_s=4.0, sound_s=2.0)
+    clip_with_sound(root / "late_sound.mp4", picture_s=4.0, sound_s=3.0, sound_delay_s=0.5)
+    clip_with_sound(root / "no_overlap.mp4", picture_s=3.0, sound_s=0.5)
+    cut_with_edit_list(make_video(tmp_path / "long.mp4", seconds=4.0), root / "cut.mp4", 1.5)
+    as_transport_stream(make_video(tmp_path / "clip.mp4", seconds=3.0), root / "clock.ts")
+    dataset, failures = prepare_folder(root, window_s=1.0, hop_s=0.5, progress=False)
+    windows = {}
+    for s in dataset.segments:
+        windows.setdefault(s.video_path, []).append((s.start_s, s.end_s))
+        low, high = s.usable_extent
+        assert low <= s.start_s < s.end_s <= high
+    assert windows["short_sound.mp4"] == [(0.0, 1.0), (0.5, 1.5), (1.0, 2.0)]  # not up to 4 s
+    assert min(start for start, _ in windows["late_sound.mp4"]) == pytest.approx(0.386, abs=2e-3)
+    assert windows["cut.mp4"] == [(0.0, 1.0), (0.5, 1.5), (1.0, 2.0)]  # 2.48 s, not 4 s
+    assert windows["clock.ts"][0] == (1.464, 2.464) and len(windows["clock.ts"]) == 5
+    assert "no_overlap.mp4" not in windows
+    problems = {Path(f.file).name: (f.severity, f.problem) for f in failures.failures}
+    assert problems["no_overlap.mp4"][0] == "error"
+    assert "picture and sound overlap for 0.55 s only" in problems["no_overlap.mp4"][1]
+    assert problems["short_sound.mp4"] == (
+        "warning",
+        "sound ends 2.000 s before the picture (picture 0.000-4.000 s, sound 0.000-2.000 s): "
+        "samples use only the time where both are",
+    )
+    assert "sound starts 0.436 s after the picture" in problems["late_sound.mp4"][1]
+
+
+def test_ave_segments_are_cut_to_the_real_sound(tmp_path):
+    rows = ["Bark&v&good&0&3", "Bark&v&good&1&6", "Bark&v&good&0&2"]
+    root = write_ave_root(tmp_path / "AVE_Dataset", rows, {"train": rows[:1]})
+    clip_with_sound(root / "AVE" / "v.mp4", picture_s=6.0, sound_s=2.7)
+    dataset, failures = prepare_ave(root, progress=False)
+    kept = sorted((s.start_s, s.end_s) for s in dataset.segments)
+    assert kept == [(0.0, 2.0), (0.0, pytest.approx(2.75))]  # 0-3 s ends 0.3 s after the sound
+    assert [f.problem for f in failures.errors] == ["segment 1-6 s ends after the sound (2.70 s)"]
+
+
+def test_annotations_of_an_older_layout_still_read_and_are_rebuilt(tmp_path):
+    root = tmp_path / "clips"
+    make_video(root / "a.mp4", seconds=3.0)
+    stage = prepare_dataset(
+        {"name": "folder", "kind": "folder", "root": str(root)}, tmp_path / "data", progress=False
+    )
+    segment = stage.dataset.segments[0]
+    assert segment.sound_extent == pytest.approx((0.0, 3.0), abs=1e-3)
+    # version 1 had no sound extent: such a file still reads, its sound taken to cover the picture
+    table = (stage.folder / "annotations.csv").read_text().splitlines()
+    old = [",".join(line.split(",")[:-3]) for line in table]
+    (stage.folder / "annotations.csv").write_text("\n".join(old) + "\n")
+    read = PreparedDataset.read(stage.folder).segments[0]
+    assert math.isnan(read.audio_end_s) and read.sound_extent == read.picture_extent
+    # but the pipeline never reads it: the layout's version is part of the dataset's fingerprint
+    settings = dataset_settings({"name": "folder", "kind": "folder", "root": str(root)})
+    assert settings["prepare_version"] == PREPARE_VERSION
+    assert dataset_dir(tmp_path / "data", "folder", settings) == stage.folder
+    older = dataset_dir(tmp_path / "data", "folder", {**settings, "prepare_version": 1})
+    assert older != stage.folder

@@ -16,7 +16,7 @@ from pathlib import Path
 from avalign.config import data_dir as configured_data_dir
 from avalign.datasets.ave import DatasetError, prepare_ave
 from avalign.datasets.folder import prepare_folder
-from avalign.datasets.prepared import FAILURES_CSV, PreparedDataset
+from avalign.datasets.prepared import FAILURES_CSV, PREPARE_VERSION, PreparedDataset
 from avalign.failures import FailureLog
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import ExtractReport, extract_samples
@@ -76,10 +76,12 @@ class DatasetStage:
 
 
 def dataset_settings(dataset: Mapping) -> dict:
-    """The settings that identify a dataset (roots resolved, run-only keys dropped)."""
+    """The settings that identify a dataset (roots resolved, run-only keys dropped), with the
+    version of the prepared layout, so that a change of its meaning rebuilds old datasets."""
     settings = {k: v for k, v in _plain(dataset).items() if k not in ("workers", "progress")}
     if settings.get("root"):
         settings["root"] = str(Path(settings["root"]).expanduser().resolve())
+    settings["prepare_version"] = PREPARE_VERSION
     return settings
 
 

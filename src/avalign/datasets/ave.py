@@ -17,17 +17,25 @@ from avalign.datasets.annotations import (
     read_annotation_file,
     read_split_ids,
 )
-from avalign.datasets.prepared import PreparedDataset, PreparedSegment, segment_facts
+from avalign.datasets.prepared import (
+    PreparedDataset,
+    PreparedSegment,
+    media_extent,
+    segment_facts,
+)
 from avalign.datasets.probing import probe_sources
 from avalign.datasets.splits import SPLITS, random_video_splits, resolve_overlaps
 from avalign.failures import FailureLog
+from avalign.media.probe import MediaInfo
 
 log = logging.getLogger(__name__)
 
 ANNOTATION_FILE = "Annotations.txt"
 SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
 VIDEO_FOLDER = "AVE"
-#: A segment may end this much after the measured end of its video (integer annotation times).
+#: A segment may reach this much past the time where its video has both picture and sound
+#: (integer annotation times); it is then cut to that time. Further out, it is reported and
+#: left out.
 END_TOLERANCE_S = 0.5
 
 
@@ -69,6 +77,28 @@ def assign_splits(
             video_id, f"listed in {' and '.join(listed)} splits: kept in {listed[0]} only"
         )
     return assigned
+
+
+def fit_segment(segment: Segment, info: MediaInfo) -> tuple[str, tuple[float, float]]:
+    """The segment cut to the time where its video has both picture and real sound, or why not.
+
+    Returns ``("", (start, end))``, or a problem and an empty pair when the segment reaches more
+    than `END_TOLERANCE_S` past that time (the picture ending first says so, as it always did).
+    """
+    low, high = media_extent(info)
+    where = f"segment {segment.start_s:g}-{segment.end_s:g} s"
+    if segment.end_s > info.duration_s + END_TOLERANCE_S:
+        return f"{where} ends after the video ({info.duration_s:.2f} s)", (0.0, 0.0)
+    if segment.end_s > high + END_TOLERANCE_S:
+        return f"{where} ends after the sound ({info.audio_end_s:.2f} s)", (0.0, 0.0)
+    if segment.start_s < low - END_TOLERANCE_S:
+        first = "sound" if info.audio_start_s > info.video_start_s else "picture"
+        began = max(info.audio_start_s, info.video_start_s)
+        return f"{where} starts before the {first} ({began:.2f} s)", (0.0, 0.0)
+    start, end = max(float(segment.start_s), low), min(float(segment.end_s), high)
+    if end <= start:
+        return f"{where} has no time with both picture and sound", (0.0, 0.0)
+    return "", (start, end)
 
 
 def prepare_ave(
@@ -118,21 +148,17 @@ def prepare_ave(
         info = infos.get(path)
         if info is None:
             continue  # the video was reported once already
-        if segment.end_s > info.duration_s + END_TOLERANCE_S:
-            failures.error(
-                path,
-                f"segment {segment.start_s:g}-{segment.end_s:g} s ends after the video "
-                f"({info.duration_s:.2f} s)",
-                item=f"line {segment.line}",
-            )
+        problem, (start, end) = fit_segment(segment, info)
+        if problem:
+            failures.error(path, problem, item=f"line {segment.line}")
             continue
         prepared.append(
             PreparedSegment(
                 video_id=segment.video_id,
                 category=segment.category,
                 quality=segment.quality,
-                start_s=segment.start_s,
-                end_s=min(segment.end_s, info.duration_s),
+                start_s=start,
+                end_s=end,
                 split=splits[segment.video_id],
                 video_path=str(path.relative_to(root)),
                 source_line=segment.line,

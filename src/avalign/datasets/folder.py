@@ -1,15 +1,18 @@
 """Turn any folder of the user's own videos into a dataset of fixed-length windows.
 
 Every video with a picture and a sound track under the folder (recursively) is cut into windows
-of ``window_s`` seconds every ``hop_s`` seconds; each window is a segment. Videos, not windows, are
-split into train/val/test (deterministic by seed), so no video appears in two splits. The category
-of a video is the name of its sub-folder (``video`` for files directly in the root).
+of ``window_s`` seconds every ``hop_s`` seconds, over the time where both the picture and the
+real sound are (`avalign.datasets.prepared.usable_extent`); each window is a segment. Videos, not
+windows, are split into train/val/test (deterministic by seed), so no video appears in two
+splits. The category of a video is the name of its sub-folder (``video`` for files directly in
+the root).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import unicodedata
 from pathlib import Path
@@ -17,7 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from avalign.datasets.ave import DatasetError
-from avalign.datasets.prepared import PreparedDataset, PreparedSegment, segment_facts
+from avalign.datasets.prepared import (
+    PreparedDataset,
+    PreparedSegment,
+    media_extent,
+    segment_facts,
+)
 from avalign.datasets.probing import probe_sources
 from avalign.datasets.splits import SPLITS, random_video_splits
 from avalign.failures import FailureLog
@@ -45,6 +53,19 @@ def window_starts(duration_s: float, window_s: float, hop_s: float) -> np.ndarra
         return np.zeros(1) if duration_s >= 1.0 else np.zeros(0)
     count = int(np.floor((duration_s - window_s) / hop_s + 1e-9)) + 1
     return np.round(np.arange(count) * hop_s, 3)
+
+
+def windows_in(
+    extent: tuple[float, float], window_s: float, hop_s: float
+) -> list[tuple[float, float]]:
+    """The windows (start, end) of `window_starts` laid over ``extent`` of a file's timeline,
+    on whole milliseconds that stay inside it."""
+    start = math.ceil(round(extent[0] * 1000, 6)) / 1000
+    end = math.floor(round(extent[1] * 1000, 6)) / 1000
+    return [
+        (round(start + float(offset), 3), round(min(start + float(offset) + window_s, end), 3))
+        for offset in window_starts(end - start, window_s, hop_s)
+    ]
 
 
 def find_videos(root: Path, extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
@@ -82,15 +103,18 @@ def prepare_folder(
     for path, info in sorted(infos.items()):
         relative = path.relative_to(root)
         category = relative.parent.as_posix() if relative.parent != Path(".") else "video"
-        for start in window_starts(info.duration_s, window_s, hop_s):
-            end = min(float(start) + window_s, info.duration_s)
+        windows = windows_in(media_extent(info), window_s, hop_s)
+        if not windows:
+            start, end = media_extent(info)
+            failures.error(path, f"no window: picture and sound overlap for {end - start:.2f} s")
+        for start, end in windows:
             segments.append(
                 PreparedSegment(
                     video_id=ids[path],
                     category=category,
                     quality="unknown",
-                    start_s=float(start),
-                    end_s=round(end, 3),
+                    start_s=start,
+                    end_s=end,
                     split=splits[ids[path]],
                     video_path=relative.as_posix(),
                     source_line=0,
