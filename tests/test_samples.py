@@ -5,15 +5,24 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from avalign.datasets.prepared import PreparedSegment
+from avalign.datasets.prepared import END_SLACK_S, PreparedSegment
+from avalign.pipeline import extract_features, generate_samples, prepare_dataset
 from avalign.samples.metadata import COLUMNS, read_metadata, write_metadata
 from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
-from avalign.samples.plan import SampleConfig, SampleSpec, cut_subsegments, plan_samples
-from media import event_times, render_audio
+from avalign.samples.plan import (
+    MISALIGNMENT_TYPES,
+    SampleConfig,
+    SampleSpec,
+    cut_subsegments,
+    plan_samples,
+)
+from media import event_times, make_video, render_audio
+from media_streams import clip_with_sound, cut_with_edit_list
 
 SR = 16000
 
@@ -263,3 +272,66 @@ def test_several_draws_per_segment_are_independent():
     for s in three:
         labels.setdefault(s.video_id, set()).add(s.label)
     assert any(len(v) == 2 for v in labels.values())  # one segment, both labels across draws
+
+
+def sound_window(s: SampleSpec) -> tuple[float, float]:
+    """Where a sample's sound comes from on the source's timeline."""
+    start = s.start_s - s.offset_ms / 1000 if s.misalignment == "time_shift" else s.start_s
+    stretch = s.tempo if s.misalignment == "distort" else 1.0
+    return start, start + stretch * s.duration_s
+
+
+@pytest.mark.parametrize("source", ["event", "video"])
+def test_plan_keeps_every_window_where_picture_and_real_sound_are(source):
+    """A 10 s picture whose real sound runs from 0.4 to 6.3 s: no window of either stream may
+    leave 0.35-6.35 s (the sound's extent, give or take END_SLACK_S); what cannot fit is skipped
+    with its reason, never planned to fail at extraction."""
+    segments = [
+        replace(s, audio_start_s=0.4, audio_end_s=6.3, start_s=0.0, end_s=6.35)
+        if i % 3 == 0
+        else replace(s, audio_start_s=0.4, audio_end_s=6.3)
+        for i, s in enumerate(SEGMENTS[:60])
+    ]
+    config = SampleConfig(negative_fraction=0.8, draws_per_segment=4, shift_source=source)
+    samples, report = plan_samples(segments, config)
+    low, high = 0.4 - END_SLACK_S, 6.3 + END_SLACK_S
+    for s in samples:
+        assert low - 1e-6 <= s.start_s and s.end_s <= high + 1e-6, s
+        if s.misalignment != "mute":
+            first, last = sound_window(s)
+            assert low - 1e-6 <= first and last <= high + 1e-6, s
+    kinds = Counter(s.misalignment for s in samples)
+    assert all(kinds[k] > 10 for k in ("None", "time_shift", "noise", "mute", "distort"))
+    assert max(sound_window(s)[1] for s in samples if s.misalignment == "distort") > 6.0
+    outside = [r for _, _, r in report.skipped if "not all inside" in r]
+    assert outside and all("(0.350-6.350 s)" in r for r in outside)
+
+
+def test_segments_without_probed_sound_plan_as_before():
+    """Hand-made segments (no sound extent) take the picture's extent for the sound: the plan is
+    the one a probed sound covering the picture gives, as for the synthetic corpus."""
+    probed = [replace(s, audio_start_s=0.0, audio_end_s=10.0) for s in SEGMENTS]
+    for config in (SampleConfig(seed=5, draws_per_segment=3), SampleConfig(shift_source="video")):
+        assert plan_samples(SEGMENTS, config) == plan_samples(probed, config)
+
+
+def test_every_planned_sample_extracts_from_clips_whose_streams_disagree(tmp_path):
+    """End to end on the kinds of real clips that made extraction fail: sound shorter than the
+    picture, sound starting late, pictures hidden by an edit list. Planning must offer nothing
+    that extraction then rejects."""
+    root = tmp_path / "clips"
+    clip_with_sound(root / "short_sound.mp4", picture_s=4.0, sound_s=2.5, sample_rate=44100)
+    clip_with_sound(root / "late_sound.mp4", picture_s=4.0, sound_s=3.0, sound_delay_s=0.5)
+    cut_with_edit_list(make_video(tmp_path / "long.mp4", seconds=4.0), root / "cut.mp4", 1.5)
+    dataset = prepare_dataset(
+        {"name": "folder", "kind": "folder", "root": str(root), "window_s": 1.2, "hop_s": 0.45},
+        tmp_path / "data",
+        progress=False,
+    )
+    generate = {"draws_per_segment": 4, "negative_fraction": 0.75, "shift_source": "video"}
+    stage = generate_samples(dataset, generate, progress=False)
+    assert {s.misalignment for s in stage.samples} == {"None", *MISALIGNMENT_TYPES}
+    ends = [sound_window(s)[1] for s in stage.samples if s.source_path == "short_sound.mp4"]
+    assert 2.45 < max(ends) <= 2.55  # the edge of the real sound is reached, not passed
+    report = extract_features(stage, {"fps": 5.0}, progress=False).report
+    assert report.failed == 0 and report.done == len(stage.samples)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+# END_SLACK_S: sound a window may lack at the end of the track; defined beside the real extent
+# of the sound that planning keeps every window within (one constant for both sides)
+from avalign.datasets.prepared import END_SLACK_S
 from avalign.samples.plan import SampleSpec
 
-#: Sound missing at the very end of a window (AAC streams can end a few ms early) is tolerated
-#: up to this.
-END_SLACK_S = 0.05
+#: Samples a window may lack beyond ``END_SLACK_S``: times are rounded to samples and stored to
+#: 0.1 ms, and the tempo change reads two samples past its window.
+ROUNDING_SAMPLES = 8
 #: Signal power floor for SNR scaling: a silent source still gets audible noise (-60 dBFS).
 POWER_FLOOR = 1e-6
 
@@ -26,15 +29,18 @@ class NotEnoughAudioError(ValueError):
 def source_window(source: np.ndarray, sample_rate: int, start_s: float, length: int) -> np.ndarray:
     """``length`` samples of real sound starting at ``start_s``; never invents sound.
 
-    A shortfall of at most ``END_SLACK_S`` at the end of the track (codec rounding) is filled with
-    zeros; a larger one, or a start before 0, raises `NotEnoughAudioError`.
+    A shortfall at the end of the track of at most ``END_SLACK_S`` (codec rounding) and
+    ``ROUNDING_SAMPLES`` more is filled with zeros; a larger one, or a start before 0, raises
+    `NotEnoughAudioError`. Planning keeps every window within ``END_SLACK_S`` of the track's
+    real end (`avalign.datasets.prepared`), which the decoded sound reaches: for a planned
+    sample, this error means a source changed since it was probed.
     """
     first = round(start_s * sample_rate)
     if first < 0:
         raise NotEnoughAudioError(f"needs sound from {start_s:.3f} s, before the track starts")
     window = source[first : first + length]
     missing = length - window.size
-    if missing > END_SLACK_S * sample_rate:
+    if missing > round(END_SLACK_S * sample_rate) + ROUNDING_SAMPLES:
         raise NotEnoughAudioError(
             f"needs sound until {(first + length) / sample_rate:.3f} s, "
             f"the track ends at {source.size / sample_rate:.3f} s"

@@ -5,6 +5,12 @@ The procedure follows the seed project: each segment is drawn positive or negati
 stay as they are (label 1, type ``None``); each negative sub-segment gets one misalignment type with
 its parameters. Every draw comes from a generator seeded by (seed, video, line, start), so a
 segment gets the same samples whatever else is in the dataset, and any run can be repeated.
+
+A sample is planned only where both streams can give it: every window it takes, of the picture
+and of the sound (the shifted one of a time shift, the stretched one of a distortion), lies in
+the segment's ``usable_extent`` (inside the picture, and within
+`avalign.datasets.prepared.END_SLACK_S` of the real sound). One that cannot is skipped with
+its reason in the report, never planned to fail later.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from avalign.fingerprint import fingerprint, stable_int
 
 MISALIGNMENT_TYPES = ("time_shift", "noise", "mute", "distort")
 NONE = "None"
+#: Window bounds may pass the usable extent by this much (rounding of stored times), s.
+EXTENT_EPS_S = 1e-6
 
 
 @dataclass(frozen=True)
@@ -170,14 +178,15 @@ def _sound_keeps_window(config: SampleConfig, rng: np.random.Generator) -> bool:
 
 
 def _draw_tempo(
-    start: float, end: float, video_s: float, config: SampleConfig, rng: np.random.Generator
+    start: float, end: float, sound_end_s: float, config: SampleConfig, rng: np.random.Generator
 ) -> float:
+    """A tempo whose stretched sound, from ``start``, ends by ``sound_end_s``."""
     low, high = config.distort_tempo
     while True:
         tempo = float(rng.uniform(low, high))
         if abs(tempo - 1.0) >= config.distort_min_tempo_change:
             break
-    if start + tempo * (end - start) > video_s and tempo > 1.0:
+    if start + tempo * (end - start) > sound_end_s and tempo > 1.0:
         tempo = 1.0 / tempo  # a fast-forward would need sound past the end: slow down instead
     return round(tempo, 4)
 
@@ -204,20 +213,29 @@ def _plan_draw(
     weights = np.array([config.type_weights[t] for t in types], dtype=float)
     samples = []
     prefix = f"{segment.video_id}_{segment.source_line}_{round(segment.start_s * 1000)}_d{draw}"
+    low, high = segment.usable_extent
     pieces = cut_subsegments(segment.start_s, segment.end_s, config, rng)
     for index, (start, end) in enumerate(pieces):
         sample_id = f"{prefix}_{index}"
         kind = str(rng.choice(types, p=weights / weights.sum())) if negative else NONE
+        # checked after this piece's draws, so that a skip leaves the other pieces' draws alone
+        piece = (start, end)
+        outside = start < low - EXTENT_EPS_S or end > high + EXTENT_EPS_S
         params: dict = {}
         if kind == "time_shift":
             room = (
-                (segment.start_s, segment.end_s)
+                (max(segment.start_s, low), min(segment.end_s, high))
                 if config.shift_source == "event"
-                else (0.0, segment.video_duration_s)
+                else (low, high)
             )
             offset = _draw_offset_ms(start, end, room, config, rng)
             if offset is None:
-                reason = "time_shift: not enough real audio around the sample"
+                where = "the annotated event" if config.shift_source == "event" else "the video"
+                reason = (
+                    f"time_shift: not enough real audio around the sample (no shift of "
+                    f"{config.shift_min_ms:g} ms or more keeps the moved window inside {where}'s "
+                    f"{room[0]:.2f}-{room[1]:.2f} s with picture and sound)"
+                )
                 report.skipped.append((sample_id, segment.video_path, reason))
                 continue
             if _sound_keeps_window(config, rng):
@@ -230,8 +248,15 @@ def _plan_draw(
             params["snr_db"] = round(float(rng.uniform(*config.noise_snr_db)), 2)
             params["noise_seed"] = int(rng.integers(2**31))
         elif kind == "distort":
-            params["tempo"] = _draw_tempo(start, end, segment.video_duration_s, config, rng)
+            params["tempo"] = _draw_tempo(start, end, high, config, rng)
             params["drive_db"] = round(float(rng.uniform(*config.distort_drive_db)), 2)
+        if outside:
+            reason = (
+                f"{kind}: {piece[0]:.3f}-{piece[1]:.3f} s is not all inside the time where the "
+                f"video has both picture and real sound ({low:.3f}-{high:.3f} s)"
+            )
+            report.skipped.append((sample_id, segment.video_path, reason))
+            continue
         samples.append(
             SampleSpec(
                 sample_id=sample_id,
