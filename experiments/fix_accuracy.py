@@ -19,7 +19,8 @@ write OUT, detect OUT), and prints:
 - **given offsets**: the same shifted files fixed with the true ``offset_ms`` given: the lag
   between OUT's sound and the in-sync file's (the fix's own accuracy, without detection).
 - **real** (``--real DIR``, e.g. ``data/realdev/raw``): the same as shifts on real clips (the
-  sound from the shifted time of the clip's own track, 2 s cut at both ends).
+  sound from the shifted time of the clip's own track; the largest shift, plus 50 ms, cut at
+  both ends; clips shorter than 4 s after the cuts, or silent, are skipped).
 
 The detector is detect's: the training-free default, or ``--source`` (a trained run or
 checkpoint), plus any detect key as ``--detect key=value``. Files go under ``--out`` (default
@@ -55,7 +56,7 @@ from avalign.samples.plan import SampleSpec
 SR = 48000
 SHIFTS = (-2000, -1000, -300, -100, 0, 100, 300, 1000, 2000)
 TEMPOS = (0.9999, 1.0001, 0.999, 1.001, 0.99, 1.01, 0.97, 1.03)
-MARGIN_S = 2.0  # cut from each end of a clip so that shifted sound stays inside its track
+MIN_FILE_S = 4.0  # shorter test files are not made (a clip must be this long after the cuts)
 WITHIN_MS = 40.0
 
 
@@ -63,10 +64,16 @@ def spec(name: str, start: float, end: float) -> SampleSpec:
     return SampleSpec(name, "v", "x", "test", "v.mp4", start, end, 1, "None")
 
 
-def shifted_file(source: Path, audio: np.ndarray, offset_ms: float, target: Path) -> Path:
-    """``source`` between MARGIN_S and its end minus MARGIN_S, its sound ``offset_ms`` late."""
+def shifted_file(
+    source: Path, audio: np.ndarray, offset_ms: float, target: Path, margin_s: float
+) -> Path:
+    """``source`` without ``margin_s`` at each end, its sound ``offset_ms`` late (never padded)."""
     duration = probe_media(source).duration_s
-    start, end = MARGIN_S, duration - MARGIN_S
+    start, end = margin_s, duration - margin_s
+    if end - start < MIN_FILE_S:
+        raise ValueError(f"clip too short: {duration:.1f} s")
+    if not float(np.abs(audio).max(initial=0.0)) > 0:
+        raise ValueError("no sound in the clip")
     if not target.is_file():
         sound = source_window(audio, SR, start - offset_ms / 1000.0, round((end - start) * SR))
         encode_sample(source, spec(target.stem, start, end), sound, SR, target)
@@ -115,9 +122,15 @@ def fix_one(source: Path, target: Path, detector, cfg) -> dict:
     return fix_file(source, target, detector, cfg)
 
 
+def margin_of(shifts) -> float:
+    """Seconds cut from each end of a clip so that every shifted sound stays inside its track."""
+    return max(abs(s) for s in shifts) / 1000.0 + 0.05
+
+
 def shift_rows(sources: list[Path], shifts, folder: Path, detector, cfg, label: str) -> list[dict]:
     rows = []
     folder.mkdir(parents=True, exist_ok=True)
+    margin = margin_of(shifts)
     jobs = [(s, o) for s in sources for o in shifts]
     audio_of: dict[Path, np.ndarray] = {}
     for source, offset in tqdm(jobs, desc=label, unit="file"):
@@ -125,7 +138,7 @@ def shift_rows(sources: list[Path], shifts, folder: Path, detector, cfg, label: 
             if source not in audio_of:
                 audio_of = {source: decode_audio(source, SR)}
             made = shifted_file(
-                source, audio_of[source], offset, folder / f"{source.stem}_{offset:+d}.mp4"
+                source, audio_of[source], offset, folder / f"{source.stem}_{offset:+d}.mp4", margin
             )
         except (MediaError, ValueError) as error:
             print(f"skipped {source.name} {offset:+d} ms: {error}")
@@ -170,6 +183,15 @@ def oracle_rows(sources: list[Path], shifts, folder: Path, detector, cfg) -> lis
             lag = lag if lag < n else lag - 2 * n
             rows.append({"file": made.name, "truth_ms": offset, "lag_ms": lag / 16.0})
     return rows
+
+
+def given_offsets(sources, shifts, folder, detector, cfg) -> None:
+    given = oracle_rows(sources, shifts, folder, detector, cfg)
+    worst = max((abs(r["lag_ms"]) for r in given), default=float("nan"))
+    print(
+        f"with the true offset given (offset_ms=): {len(given)} files fixed; OUT's sound against "
+        f"the in-sync file's: largest |lag| {worst:.2f} ms (16 kHz cross-correlation)"
+    )
 
 
 def summarise_shifts(rows: list[dict], title: str) -> None:
@@ -291,14 +313,11 @@ def main() -> None:
     shifts = [int(s) for s in args.shifts.split(",") if s]
     if args.clips:
         clips = [synthetic_clip(out / "synthetic", i, args.clip_seconds) for i in range(args.clips)]
-        rows = shift_rows(clips, shifts, out / "shifts", detector, cfg, "shifts")
-        summarise_shifts(rows, f"synthetic shifts ({args.clip_seconds - 2 * MARGIN_S:g} s files)")
-        given = oracle_rows(clips, shifts, out / "shifts", detector, cfg)
-        worst = max((abs(r["lag_ms"]) for r in given), default=float("nan"))
-        print(
-            f"\nwith the true offset given (offset_ms=): {len(given)} files fixed; OUT's sound "
-            f"against the in-sync file's: largest |lag| {worst:.2f} ms (16 kHz cross-correlation)"
-        )
+        folder = out / f"shifts_margin{margin_of(shifts):g}"
+        rows = shift_rows(clips, shifts, folder, detector, cfg, "shifts")
+        length = args.clip_seconds - 2 * margin_of(shifts)
+        summarise_shifts(rows, f"synthetic shifts ({length:g} s files)")
+        given_offsets(clips, shifts, folder, detector, cfg)
     if args.drift_clips:
         clips = [
             synthetic_clip(out / "synthetic", 100 + i, args.drift_seconds)
@@ -311,8 +330,11 @@ def main() -> None:
         if args.real_limit and len(real) > args.real_limit:  # spread over the whole list
             real = [real[i * len(real) // args.real_limit] for i in range(args.real_limit)]
         shifts = [int(s) for s in args.real_shifts.split(",") if s]
-        rows = shift_rows(real, shifts, out / "real", detector, cfg, "real")
-        summarise_shifts(rows, f"real clips ({len(real)} clips, 2 s cut at each end)")
+        folder = out / f"real_margin{margin_of(shifts):g}"
+        rows = shift_rows(real, shifts, folder, detector, cfg, "real")
+        cut = margin_of(shifts)
+        summarise_shifts(rows, f"real clips ({len(real)} clips, {cut:g} s cut at each end)")
+        given_offsets(real, shifts, folder, detector, cfg)
     print(f"\ntook {time.time() - started:.0f} s")
 
 
