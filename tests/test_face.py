@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from avalign.features.face import (
     models_available,
     mouth_features,
 )
+from avalign.media.decode import decode_audio
 
 FPS = 25.0
 
@@ -67,6 +69,20 @@ def mouth_sequence(frames: int, seed: int = 0) -> np.ndarray:
     envelope = np.clip(np.sin(2 * np.pi * 3.1 * t + rng.uniform(0, 6)), 0, None)
     syllable = np.floor(3.1 * t * 2).astype(int)  # one random loudness per opening
     return 1.0 + 16.0 * envelope * rng.uniform(0.5, 1.0, syllable.max() + 1)[syllable]
+
+
+def speech_sequence(frames: int, seed: int = 0) -> np.ndarray:
+    """Known mouth heights (px) of irregular speech: bumps of random length, size and spacing."""
+    rng = np.random.default_rng(seed)
+    heights = np.ones(frames)
+    start = 0
+    while start < frames:
+        length = int(rng.integers(4, 11))
+        bump = np.sin(np.pi * (np.arange(length) + 0.5) / length)
+        stop = min(frames, start + length)
+        heights[start:stop] += 16.0 * rng.uniform(0.4, 1.0) * bump[: stop - start]
+        start = stop + int(rng.integers(0, 9))
+    return heights
 
 
 needs_models = pytest.mark.skipif(
@@ -212,7 +228,70 @@ def test_models_are_found_by_environment_and_missing_ones_named(tmp_path, monkey
         FaceDetector()
 
 
-def test_frames_and_times_must_agree():
+def test_frames_and_times_must_agree_and_frames_be_rgb():
     tracker = FaceTracker(detector=_GivenBox([0, 0, 1, 1], np.zeros((6, 2))), landmarker=None)
     with pytest.raises(ValueError, match="3 frames but 2 timestamps"):
         mouth_features(np.zeros((3, 8, 8, 3), np.uint8), [0.0, 0.04], tracker=tracker)
+    with pytest.raises(ValueError, match=r"RGB uint8 \(H, W, 3\), got uint8 \(8, 8\)"):
+        mouth_features(np.zeros((2, 8, 8), np.uint8), [0.0, 0.04], tracker=tracker)
+
+
+def _write_talking_face(path, heights: np.ndarray, sample_rate: int = 16000) -> None:
+    """H.264 + AAC clip of a drawn face whose voice (a 140 Hz buzz) is loud when the mouth opens."""
+    container = av.open(str(path), "w", format="mp4")
+    video = container.add_stream("libx264", rate=int(FPS))
+    video.width = video.height = 192
+    video.pix_fmt = "yuv420p"
+    video.codec_context.thread_count = 1
+    video.options = {"preset": "ultrafast"}
+    audio = container.add_stream("aac", rate=sample_rate)
+    audio.layout = "mono"
+    for index, height in enumerate(heights):
+        frame = av.VideoFrame.from_ndarray(draw_face(height), format="rgb24")
+        frame.pts = index
+        for packet in video.encode(frame):
+            container.mux(packet)
+    for packet in video.encode():
+        container.mux(packet)
+    t = np.arange(round(len(heights) / FPS * sample_rate)) / sample_rate
+    loudness = np.interp(t, np.arange(len(heights)) / FPS, (heights - 1.0) / 16.0)
+    buzz = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8))
+    sound = (0.3 * loudness * buzz / 2.6).astype(np.float32)
+    for start in range(0, sound.size, 1024):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(sound[None, start : start + 1024]), format="flt", layout="mono"
+        )
+        frame.sample_rate, frame.pts = sample_rate, start
+        for packet in audio.encode(frame):
+            container.mux(packet)
+    for packet in audio.encode():
+        container.mux(packet)
+    container.close()
+
+
+@needs_models
+def test_mouth_of_an_encoded_talking_face_moves_with_its_voice(tmp_path, models):
+    """Through H.264/AAC and back: the mouth curve peaks against the voice at lag 0, not 1 s off."""
+    heights = speech_sequence(200, seed=3)  # 8 s
+    path = tmp_path / "talking.mp4"
+    _write_talking_face(path, heights)
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    sound = decode_audio(path, 16000)
+    steps = min(len(frames), sound.size // 640)
+    voice = np.sqrt((sound[: steps * 640].reshape(steps, 640) ** 2).mean(1))
+    detector, landmarker = models
+    tracker = FaceTracker(detector=detector, landmarker=landmarker)
+    opening = mouth_features(frames[:steps], np.arange(steps) / FPS, tracker=tracker)["mouth_open"]
+
+    def ncc(lag: int) -> float:
+        a, b = (
+            opening[max(0, -lag) : steps - max(0, lag)],
+            voice[max(0, lag) : steps - max(0, -lag)],
+        )
+        return float(np.corrcoef(a, b)[0, 1])
+
+    by_lag = {lag: ncc(lag) for lag in range(-25, 26)}
+    assert by_lag[0] > 0.8
+    assert abs(max(by_lag, key=by_lag.get)) <= 1  # within one 40 ms step
+    assert by_lag[25] < 0.4 and by_lag[-25] < 0.4  # the sound 1 s late or early does not fit

@@ -342,6 +342,8 @@ class FaceTracker:
         ``mouth_open``/``mouth_width`` are NaN on frames without a mesh (`mouth_features`
         interpolates them); every value is NaN (``face_present`` 0) without a face.
         """
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
         config = self.config
         out = dict.fromkeys(FEATURE_KEYS, np.nan)
         out["face_present"] = 0.0
@@ -440,6 +442,11 @@ def mouth_features(
         tracker.step(np.ascontiguousarray(frame), float(t))
         for frame, t in zip(frames_rgb, times, strict=True)
     ]
+    return face_table(rows)
+
+
+def face_table(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
+    """`FaceTracker.step` results of consecutive frames as arrays (see `mouth_features`)."""
     table = {k: np.array([r[k] for r in rows], np.float64) for k in FEATURE_KEYS}
     present = table["face_present"] > 0
     for key in ("mouth_open", "mouth_width"):
