@@ -19,24 +19,12 @@ from torch.utils.data import DataLoader
 from avalign.augment import AugmentConfig, AugmentedSamples
 from avalign.features.cache import CacheError, FeatureCache
 from avalign.features.config import FeatureConfig
-from avalign.inputs import TYPES, InputStats, SampleInputs, collate
+from avalign.inputs import TYPES, InputStats, SampleInputs, collate, model_arrays
 from avalign.samples.metadata import read_metadata
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-#: Arrays a model needs; frames stay on disk (np.load reads members lazily).
-NEEDED = (
-    "flow_energy",
-    "flow_grid",
-    "frame_diff",
-    "flow_accel",
-    "accel_grid",
-    "audio_energy",
-    "audio_onset",
-    "audio_flatness",
-    "mfcc",
-)
 
 
 class SyncDataModule(pl.LightningDataModule):
@@ -106,7 +94,7 @@ class SyncDataModule(pl.LightningDataModule):
                 continue
             item = SampleInputs.from_features(
                 spec.sample_id,
-                {k: features[k] for k in NEEDED},
+                model_arrays(features),
                 spec.label,
                 spec.misalignment,
                 spec.offset_ms,

@@ -31,32 +31,69 @@ def audio_curve(audio_energy: np.ndarray) -> np.ndarray:
     return np.log10(np.asarray(audio_energy, np.float64) + ENERGY_FLOOR).astype(np.float32)
 
 
+#: Per-step face evidence appended to the visual token when the features hold it
+#: (`avalign.features.face`), in this order.
+FACE_KEYS = (
+    "face_present",
+    "face_size",
+    "face_x",
+    "face_y",
+    "mouth_open",
+    "mouth_width",
+    "mouth_motion",
+    "face_motion",
+)
+
+
+#: The arrays a model reads (the optional ones only when the features hold them); frames and
+#: bookkeeping stay on disk.
+MODEL_KEYS = (
+    "flow_energy",
+    "flow_grid",
+    "frame_diff",
+    "flow_accel",
+    "accel_grid",
+    "audio_energy",
+    "audio_onset",
+    "audio_flatness",
+    "mfcc",
+)
+OPTIONAL_MODEL_KEYS = (*FACE_KEYS, "log_mel", "voice_energy")
+
+
+def model_arrays(features) -> dict[str, np.ndarray]:
+    """The arrays of `MODEL_KEYS` (and of the optional keys present) from a feature mapping."""
+    present = [k for k in OPTIONAL_MODEL_KEYS if k in features]
+    return {k: features[k] for k in (*MODEL_KEYS, *present)}
+
+
 def visual_tokens(features: dict[str, np.ndarray]) -> np.ndarray:
-    """``(T, 3 + 2 * grid * grid)`` visual token per step."""
+    """``(T, 3 + 2 * grid * grid [+ 8])`` visual token per step (face evidence last, if any)."""
     steps = len(features["flow_energy"])
-    return np.concatenate(
-        [
-            features["flow_energy"][:, None],
-            features["frame_diff"][:, None],
-            features["flow_accel"][:, None],
-            features["flow_grid"].reshape(steps, -1),
-            features["accel_grid"].reshape(steps, -1),
-        ],
-        axis=1,
-    ).astype(np.float32)
+    parts = [
+        features["flow_energy"][:, None],
+        features["frame_diff"][:, None],
+        features["flow_accel"][:, None],
+        features["flow_grid"].reshape(steps, -1),
+        features["accel_grid"].reshape(steps, -1),
+    ]
+    if "mouth_open" in features:
+        parts += [features[key][:, None] for key in FACE_KEYS]
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
 def audio_tokens(features: dict[str, np.ndarray]) -> np.ndarray:
-    """``(T, 3 + n_mfcc)`` audio token per step."""
-    return np.concatenate(
-        [
-            audio_curve(features["audio_energy"])[:, None],
-            features["audio_onset"][:, None],
-            features["audio_flatness"][:, None],
-            features["mfcc"],
-        ],
-        axis=1,
-    ).astype(np.float32)
+    """``(T, 3 + n_mfcc [+ 1 + n_mels])`` audio token per step (voice band and log-mel last,
+    when the features hold them)."""
+    parts = [
+        audio_curve(features["audio_energy"])[:, None],
+        features["audio_onset"][:, None],
+        features["audio_flatness"][:, None],
+        features["mfcc"],
+    ]
+    if "log_mel" in features:
+        parts += [features["voice_energy"][:, None], features["log_mel"]]
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
 @dataclass(frozen=True)

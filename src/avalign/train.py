@@ -46,8 +46,42 @@ def build_model(
     return cls(visual_dim=visual_dim, audio_dim=audio_dim, step_ms=step_ms, **settings)
 
 
-def prepare_data(cfg: DictConfig) -> tuple[SyncDataModule, dict[str, str]]:
+def prepare_shift_data(cfg: DictConfig) -> tuple[pl.LightningDataModule, dict[str, str]]:
+    """Self-supervised data (``data.kind=shifts``): the dataset's whole videos, split by video,
+    as shifted windows (`avalign.selfsup`); the data module and fingerprints."""
+    from avalign.config import data_dir
+    from avalign.features.config import FeatureConfig
+    from avalign.pipeline import prepare_dataset
+    from avalign.selfsup import ShiftDataModule, clips_by_split, shift_config
+
+    stage = prepare_dataset(
+        cfg.dataset, data_dir(cfg), workers=int(cfg.workers), progress=bool(cfg.progress)
+    )
+    config = FeatureConfig.from_dict(OmegaConf.to_container(cfg.feature, resolve=True))
+    videos = {s.video_id: (stage.dataset.video_file(s), s.split) for s in stage.dataset.segments}
+    folder = stage.folder / f"clips-{config.fingerprint()}"
+    clips = clips_by_split(
+        videos, folder, config, workers=int(cfg.workers), progress=bool(cfg.progress)
+    )
+    module = ShiftDataModule(
+        clips,
+        config,
+        shift_config(OmegaConf.to_container(cfg.data.shifts, resolve=True)),
+        batch_size=int(cfg.data.batch_size),
+        seed=int(cfg.seed),
+    )
+    fingerprints = {
+        "avalign.dataset": stage.folder.name,
+        "avalign.features": folder.name,
+        "avalign.features_dir": str(folder),
+    }
+    return module, fingerprints
+
+
+def prepare_data(cfg: DictConfig) -> tuple[pl.LightningDataModule, dict[str, str]]:
     """Make or reuse dataset, samples and features; return the data module and fingerprints."""
+    if cfg.data.get("kind", "samples") == "shifts":
+        return prepare_shift_data(cfg)
     features = data_stages(cfg)
     samples, dataset = features.samples, features.samples.dataset
     augment_settings = cfg.model.get("augment")
@@ -134,6 +168,7 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
             trainer_kwargs(cfg),
             Path(scratch),
             logger=recorder.lightning_logger() if recorder else False,
+            monitor=str(cfg.get("monitor", "val/f1")),
         )
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         trainer.test(model, datamodule=datamodule, verbose=False)

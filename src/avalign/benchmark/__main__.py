@@ -127,13 +127,22 @@ def run(argv: list[str]) -> int:
     for detector in cfg.run:
         train_cfg = detector_cfgs[detector]
         features = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature, resolve=True))
-        inputs = runner.window_inputs(
-            bench,
-            features,
-            out_dir / f"features-{features.fingerprint()}",
-            workers=int(cfg.workers),
-            progress=bool(cfg.progress),
-        )
+        if runner.is_self_supervised(train_cfg):
+            inputs = runner.clip_window_inputs(
+                bench,
+                features,
+                runner.clip_cache_dir(out_dir, features),
+                workers=int(cfg.workers),
+                progress=bool(cfg.progress),
+            )
+        else:
+            inputs = runner.window_inputs(
+                bench,
+                features,
+                out_dir / f"features-{features.fingerprint()}",
+                workers=int(cfg.workers),
+                progress=bool(cfg.progress),
+            )
         for training in cfg.training:
             result = runner.run_detector(
                 bench,

@@ -40,24 +40,12 @@ from avalign.features.cache import CacheError, FeatureCache
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import extract_samples
 from avalign.fingerprint import fingerprint
-from avalign.inputs import SampleInputs
+from avalign.inputs import SampleInputs, model_arrays
 from avalign.samples.plan import SampleSpec
 
 log = logging.getLogger(__name__)
 
 TRAININGS = ("synthetic", "folds")
-#: the arrays a model reads (frames stay out of the benchmark's caches)
-NEEDED = (
-    "flow_energy",
-    "flow_grid",
-    "frame_diff",
-    "flow_accel",
-    "accel_grid",
-    "audio_energy",
-    "audio_onset",
-    "audio_flatness",
-    "mfcc",
-)
 
 
 @dataclass(frozen=True)
@@ -73,8 +61,16 @@ class BenchmarkSet:
     skipped_clips: list[tuple[str, str]]  # (clip id, why it gives no window)
 
     def fingerprint(self) -> str:
+        """Names the folder of this set's results: clips, protocol, folds and every window."""
+        windows = [dataclasses.asdict(w) for w in self.windows]
         return fingerprint(
-            [self.name, [dataclasses.asdict(c) for c in self.clips], self.protocol, self.folds]
+            [
+                self.name,
+                [dataclasses.asdict(c) for c in self.clips],
+                self.protocol,
+                self.folds,
+                windows,
+            ]
         )
 
 
@@ -124,12 +120,104 @@ def window_inputs(
             continue
         inputs[spec.sample_id] = SampleInputs.from_features(
             spec.sample_id,
-            {k: features[k] for k in NEEDED},
+            model_arrays(features),
             spec.label,
             spec.misalignment,
             spec.offset_ms,
         )
     return inputs
+
+
+@dataclass(frozen=True)
+class ClipWindowsJob:
+    """The windows of one clip, scored from its whole-clip features."""
+
+    clip: BenchmarkClip
+    path: Path
+    specs: tuple[SampleSpec, ...]
+    clip_cache: Path
+    config: FeatureConfig
+
+
+def clip_windows(job: ClipWindowsJob) -> list[SampleInputs]:
+    """Inputs of a clip's windows: the picture cut from the clip's per-step features, the sound
+    rendered from the decoded track exactly as for samples (`render_sample_audio`), so in-sync,
+    shifted, muted and noisy windows go through one path."""
+    from avalign.features.audio import audio_features
+    from avalign.features.clips import SOUND_KEYS, load_clips, per_step
+    from avalign.media.decode import decode_audio
+    from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
+
+    config = job.config
+    loaded = load_clips([job.clip.clip_id], job.clip_cache, config)
+    if not loaded:
+        return []
+    features = loaded[job.clip.clip_id]
+    picture = [k for k in per_step(features) if k not in SOUND_KEYS]
+    total = len(features["flow_energy"])
+    track = decode_audio(job.path, config.sample_rate)
+    if track is None:
+        return []
+    out = []
+    for spec in job.specs:
+        start = round(spec.start_s * config.fps)
+        steps = round(spec.duration_s * config.fps)
+        if start + steps > total:
+            continue
+        try:
+            sound = render_sample_audio(track, config.sample_rate, spec)
+        except NotEnoughAudioError:
+            continue
+        arrays = {k: features[k][start : start + steps] for k in picture}
+        arrays.update(audio_features(sound, steps, config))
+        out.append(
+            SampleInputs.from_features(
+                spec.sample_id, model_arrays(arrays), spec.label, spec.misalignment, spec.offset_ms
+            )
+        )
+    return out
+
+
+def clip_window_inputs(
+    bench: BenchmarkSet,
+    config: FeatureConfig,
+    clip_cache: Path,
+    *,
+    workers: int,
+    progress: bool,
+) -> dict[str, SampleInputs]:
+    """Whole-clip features of every clip (cached), then every window's inputs from them."""
+    from avalign.features.clips import extract_clips
+    from avalign.parallel import parallel_map
+    from avalign.samples.plan import group_by_video
+
+    config = dataclasses.replace(config, save_frames=False)
+    extract_clips(
+        {c.clip_id: bench.root / c.path for c in bench.clips},
+        clip_cache,
+        config,
+        workers=workers,
+        progress=progress,
+    )
+    clip_of = {c.clip_id: c for c in bench.clips}
+    jobs = [
+        ClipWindowsJob(clip_of[g[0].video_id], bench.root / g[0].source_path, g, clip_cache, config)
+        for g in group_by_video(bench.windows)
+    ]
+    inputs: dict[str, SampleInputs] = {}
+    for outcome in parallel_map(
+        clip_windows, jobs, workers=workers, desc="windows", unit="clip", progress=progress
+    ):
+        if outcome.error is not None:
+            log.error("%s: %s", outcome.item.path, outcome.error)
+            continue
+        inputs.update((item.sample_id, item) for item in outcome.result)
+    return inputs
+
+
+def is_self_supervised(train_cfg: DictConfig) -> bool:
+    """Whether a detector learns from shifted windows of whole clips (``data.kind=shifts``)."""
+    return train_cfg.data.get("kind", "samples") == "shifts"
 
 
 # ------------------------------------------------------------------------------------ training
@@ -161,9 +249,14 @@ def train_fold(
     checkpoint: Path,
     *,
     monitor: str,
+    clips: dict[str, dict] | None = None,
 ) -> None:
     """Train one detector on a fold's training windows, choose its epoch and θ on the validation
-    windows (θ for balanced accuracy), and save it to ``checkpoint``."""
+    windows (θ for balanced accuracy), and save it to ``checkpoint``.
+
+    A self-supervised detector learns from shifted windows drawn from ``clips`` instead
+    (``{"train": clip arrays, "val": clip arrays}``).
+    """
     import pytorch_lightning as pl
 
     from avalign.augment import AugmentConfig
@@ -171,18 +264,30 @@ def train_fold(
     from avalign.train import build_model, fit_best, trainer_kwargs
 
     pl.seed_everything(int(train_cfg.seed), workers=True)
-    augment_settings = train_cfg.model.get("augment")
-    # the windows already hold every shift on the grid: no made-up shifts, no crops
-    augment = AugmentConfig(
-        max_steps=int(augment_settings.max_steps) if augment_settings is not None else 0
-    )
-    module = SyncDataModule.from_inputs(
-        splits,
-        feature_config,
-        batch_size=int(train_cfg.data.batch_size),
-        seed=int(train_cfg.seed),
-        augment=augment,
-    )
+    if clips is not None:
+        from avalign.selfsup import ShiftDataModule, shift_config
+
+        module = ShiftDataModule(
+            {**clips, "test": {}},
+            feature_config,
+            shift_config(OmegaConf.to_container(train_cfg.data.shifts, resolve=True)),
+            batch_size=int(train_cfg.data.batch_size),
+            seed=int(train_cfg.seed),
+        )
+        splits = {**splits, "val": module.splits["val"]}
+    else:
+        augment_settings = train_cfg.model.get("augment")
+        # the windows already hold every shift on the grid: no made-up shifts, no crops
+        augment = AugmentConfig(
+            max_steps=int(augment_settings.max_steps) if augment_settings is not None else 0
+        )
+        module = SyncDataModule.from_inputs(
+            splits,
+            feature_config,
+            batch_size=int(train_cfg.data.batch_size),
+            seed=int(train_cfg.seed),
+            augment=augment,
+        )
     model = build_model(
         train_cfg.model, *module.input_dims, step_ms=1000.0 / float(feature_config.fps)
     )
@@ -197,6 +302,26 @@ def train_fold(
             model.theta.fill_(theta)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         trainer.save_checkpoint(checkpoint, weights_only=True)  # the validated (best) model
+
+
+def clip_cache_dir(out_dir: Path, config: FeatureConfig) -> Path:
+    """Where a benchmark keeps the whole-clip features of one feature configuration."""
+    return out_dir / f"clips-{dataclasses.replace(config, save_frames=False).fingerprint()}"
+
+
+def fold_clips(
+    bench: BenchmarkSet, roles: dict[int, str], config: FeatureConfig, out_dir: Path
+) -> dict[str, dict]:
+    """The whole-clip features of the training and validation folds (clips with sound)."""
+    from avalign.features.clips import load_clips
+
+    loaded = load_clips([c.clip_id for c in bench.clips], clip_cache_dir(out_dir, config), config)
+    grouped: dict[str, dict] = {"train": {}, "val": {}}
+    for clip_id, features in loaded.items():
+        role = roles[bench.folds[clip_id]]
+        if role in grouped and bool(features["has_audio"]):
+            grouped[role][clip_id] = features
+    return grouped
 
 
 # ------------------------------------------------------------------------------- predictions
@@ -288,7 +413,12 @@ def run_detector(
             checkpoint = out_dir / "models" / f"{detector}-fold{fold}.ckpt"
             if not checkpoint.is_file():
                 log.info("%s: training on fold %d of %d", detector, fold + 1, k)
-                train_fold(train_cfg, splits, feature_config, checkpoint, monitor=monitor)
+                clips = None
+                if is_self_supervised(train_cfg):
+                    clips = fold_clips(bench, roles, feature_config, out_dir)
+                train_fold(
+                    train_cfg, splits, feature_config, checkpoint, monitor=monitor, clips=clips
+                )
             model, _ = load_model(checkpoint)
             rows += _rows(predict(model, splits["test"], bench.protocol), window_fold)
     else:

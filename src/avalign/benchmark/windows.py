@@ -10,7 +10,9 @@ with white noise added (SNR drawn as the sample generator draws it).
 
 Window starts are chosen where every offset fits (``max_offset_s`` of sound on both sides) every
 ``hop_s``; a clip too short for that gets one window in its middle with the offsets that fit, and
-a clip shorter than one window gets none (it is counted, not hidden).
+a clip shorter than one window gets none (it is counted, not hidden). Starts lie on the offset
+grid (multiples of 0.2 s, whole steps at 5 and 25 steps/s), so a window cut from a whole clip's
+per-step features is the same window.
 
 Windows are `SampleSpec` objects, so the feature extraction, the sound rendering and the
 materialized files of the benchmark are exactly those of the training data.
@@ -36,7 +38,7 @@ class WindowProtocol:
     window_s: float = 4.8  # Synchformer's input length
     max_offset_s: float = 2.0  # offsets span +- this
     offset_step_s: float = 0.2  # the grid's spacing: one offset class
-    hop_s: float = 1.2  # distance between window starts in a long clip
+    hop_s: float = 1.2  # distance between window starts in a long clip (a multiple of the grid)
     noise_snr_db: tuple[float, float] = (-10.0, 5.0)  # as the sample generator draws it
     mute: bool = True  # one muted window per window start
     noise: bool = True  # one noisy window per window start
@@ -51,6 +53,9 @@ class WindowProtocol:
             )
         if self.window_s <= 0 or self.hop_s <= 0:
             raise ValueError("window_s and hop_s must be positive")
+        hops = self.hop_s / self.offset_step_s
+        if abs(hops - round(hops)) > 1e-6:
+            raise ValueError(f"hop_s ({self.hop_s}) must be a multiple of {self.offset_step_s}")
 
     @property
     def offsets_ms(self) -> np.ndarray:
@@ -93,11 +98,14 @@ def window_starts(clip: BenchmarkClip, protocol: WindowProtocol) -> list[float]:
     if usable + _EPS < width:
         return []
     low, high = margin, min(clip.picture_s - width, clip.sound_s - width - margin)
+    grid = protocol.offset_step_s
     if high + _EPS >= low:
         count = math.floor((high - low) / protocol.hop_s + _EPS) + 1
         spare = (high - low) - (count - 1) * protocol.hop_s
-        return [round(low + spare / 2 + i * protocol.hop_s, 3) for i in range(count)]
-    return [round(max(0.0, (min(clip.picture_s, clip.sound_s) - width) / 2), 3)]
+        first = low + math.floor(spare / 2 / grid + _EPS) * grid  # on the grid, centred
+        return [round(first + i * protocol.hop_s, 3) for i in range(count)]
+    middle = max(0.0, (usable - width) / 2)
+    return [round(math.floor(middle / grid + _EPS) * grid, 3)]
 
 
 def offset_fits(clip: BenchmarkClip, start_s: float, offset_ms: float, width: float) -> bool:

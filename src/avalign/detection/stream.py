@@ -32,7 +32,11 @@ def _visual(
     parts: list[dict[str, np.ndarray]] = []
     block: list[np.ndarray] = []
     first = True
-    for _, frame in iter_frames_at(path, bounds, config.frame_size):
+    face = _FaceSteps(config) if config.face.enabled else None
+    rgb_side = config.face.frame_side if face is not None else None
+    for time_s, frame in iter_frames_at(path, bounds, config.frame_size, rgb_side=rgb_side):
+        if face is not None:
+            frame = face.add(frame, time_s)
         block.append(frame)
         if len(block) == BLOCK_STEPS + 2:
             features = motion_features(np.stack(block), estimator)
@@ -44,7 +48,37 @@ def _visual(
         features = motion_features(np.stack(block), estimator)
         parts.append({k: v if first else v[1:] for k, v in features.items()})
         tick(len(block) - 1 - (0 if first else 1))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    visual = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if face is not None:
+        visual.update(face.per_step(len(visual["flow_energy"])))
+    return visual
+
+
+class _FaceSteps:
+    """Face evidence of each frame as it is decoded, then per step (step k: frame k + 1)."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        from avalign.features.face import FaceConfig, FaceTracker
+
+        self.tracker = FaceTracker(
+            FaceConfig(
+                detect_every_s=config.face.detect_every_s,
+                landmarks_every=config.face.landmarks_every,
+            )
+        )
+        self.rows: list[dict[str, float]] = []
+
+    def add(self, frame: tuple[np.ndarray, np.ndarray], time_s: float) -> np.ndarray:
+        """Measure the colour picture; give back the gray one for the motion features."""
+        gray, rgb = frame
+        self.rows.append(self.tracker.step(rgb, time_s))
+        return gray
+
+    def per_step(self, steps: int) -> dict[str, np.ndarray]:
+        from avalign.features.face import face_table
+
+        table = face_table(self.rows)
+        return {key: values[1 : steps + 1] for key, values in table.items()}
 
 
 def _audio(path: Path, config: FeatureConfig, steps: int) -> dict[str, np.ndarray] | None:

@@ -16,6 +16,9 @@ import torchaudio
 
 from avalign.features.config import FeatureConfig, MfccConfig
 
+#: The band of a voice's energy (its envelope follows the mouth), Hz.
+VOICE_BAND_HZ = (300.0, 3000.0)
+
 
 @cache
 def _mfcc_transform(sample_rate: int, config: MfccConfig) -> torchaudio.transforms.MFCC:
@@ -78,9 +81,28 @@ def audio_features(
     # noise, low for tonal or structured sound
     flatness = (np.exp(log_mel.mean(axis=1)) / power.mean(axis=1))[:, None]
     steps = _frame_steps(mfcc.shape[0], config.mfcc, per_step)
-    return {
+    out = {
         "audio_energy": energy.astype(np.float32),
         "audio_onset": _step_means(flux, steps, n_steps)[:, 0],
         "audio_flatness": _step_means(flatness, steps, n_steps)[:, 0],
         "mfcc": _step_means(mfcc, steps, n_steps),
     }
+    if config.audio_bands:
+        band = _voice_band(config.sample_rate, config.mfcc)
+        voice = np.log10(power[:, band].sum(axis=1, keepdims=True) + 1e-10)
+        # the log of the step's mean power per band (not the mean of logs): a click inside a
+        # step shows as loud as it is
+        bands = np.log10(_step_means(power, steps, n_steps).astype(np.float64) + 1e-10)
+        out["log_mel"] = bands.astype(np.float32)
+        out["voice_energy"] = _step_means(voice, steps, n_steps)[:, 0]
+    return out
+
+
+@cache
+def _voice_band(sample_rate: int, config: MfccConfig) -> np.ndarray:
+    """Indices of the mel bands whose centre lies in the voice band, 300-3000 Hz."""
+    transform = _mfcc_transform(sample_rate, config)
+    filters = transform.MelSpectrogram.mel_scale.fb.numpy()  # (n_freqs, n_mels)
+    freqs = np.linspace(0, sample_rate / 2, filters.shape[0])
+    centres = freqs[filters.argmax(axis=0)]
+    return np.flatnonzero((centres >= VOICE_BAND_HZ[0]) & (centres <= VOICE_BAND_HZ[1]))

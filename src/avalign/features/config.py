@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from avalign.fingerprint import fingerprint
 
@@ -40,6 +40,20 @@ class MfccConfig:
 
 
 @dataclass(frozen=True)
+class FaceFeatureConfig:
+    """Face and mouth evidence per step (`avalign.features.face`), computed on whole clips."""
+
+    enabled: bool = False
+    frame_side: int = 256  # short side of the colour picture given to the face models, pixels
+    detect_every_s: float = 0.5  # face detector period, s
+    landmarks_every: int = 2  # face mesh every N steps
+
+    def __post_init__(self) -> None:
+        if self.frame_side < 64:
+            raise ValueError(f"face.frame_side must be >= 64 pixels, got {self.frame_side}")
+
+
+@dataclass(frozen=True)
 class FeatureConfig:
     """Everything that determines a sample's features."""
 
@@ -50,6 +64,9 @@ class FeatureConfig:
     mfcc: MfccConfig = field(default_factory=MfccConfig)
     save_frames: bool = True  # store the gray frames in each NPZ (needed by frame-based models)
     version: int = FEATURE_VERSION
+    # Evidence added after version 5; left out of the fingerprint while off (see `fingerprint`).
+    audio_bands: bool = False  # log-mel bands per step and a voice-band (300-3000 Hz) envelope
+    face: FaceFeatureConfig = field(default_factory=FaceFeatureConfig)
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
@@ -65,7 +82,14 @@ class FeatureConfig:
         return round(self.sample_rate / self.fps)
 
     def fingerprint(self) -> str:
-        return fingerprint(self)
+        """Hash of the settings. Evidence that was added later and is switched off is left out,
+        so the caches of features that it does not change stay valid."""
+        values = asdict(self)
+        if values["audio_bands"] is False:
+            values.pop("audio_bands")
+        if not values["face"]["enabled"]:
+            values.pop("face")
+        return fingerprint(values)
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureConfig:
@@ -73,6 +97,7 @@ class FeatureConfig:
         values = dict(values)
         flow = FlowConfig(**dict(values.pop("flow", {})))
         mfcc = MfccConfig(**dict(values.pop("mfcc", {})))
+        face = FaceFeatureConfig(**dict(values.pop("face", {}) or {}))
         if "frame_size" in values:
             values["frame_size"] = tuple(int(v) for v in values["frame_size"])
-        return cls(flow=flow, mfcc=mfcc, **values)
+        return cls(flow=flow, mfcc=mfcc, face=face, **values)

@@ -161,6 +161,16 @@ def gray_thumbnail(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     return small
 
 
+def rgb_picture(frame: av.VideoFrame, short_side: int) -> np.ndarray:
+    """The frame as RGB ``(H, W, 3)`` uint8 with its short side at most ``short_side`` pixels
+    (the aspect ratio kept; for face models, which need colour and more detail than a
+    thumbnail)."""
+    scale = min(1.0, short_side / max(1, min(frame.width, frame.height)))
+    width = max(2, round(frame.width * scale / 2) * 2)
+    height = max(2, round(frame.height * scale / 2) * 2)
+    return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+
+
 def iter_frames_at(
     path: str | Path,
     times: Sequence[float] | np.ndarray,
@@ -168,6 +178,7 @@ def iter_frames_at(
     *,
     threads: int = 1,
     skip_unshown: bool = True,
+    rgb_side: int | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(time, gray_frame)`` for each requested time, in increasing time order.
 
@@ -184,6 +195,8 @@ def iter_frames_at(
     threads : decoder threads (1 keeps each worker on one core; 0 lets FFmpeg choose).
     skip_unshown : let the decoder drop pictures that no request shows and nothing refers to
         (same frames, less work; see `_decode_shown`).
+    rgb_side : also give each frame in colour, short side at most this (`rgb_picture`): the
+        items are then ``(time, (gray_frame, rgb_frame))``.
     """
     path = Path(path)
     queue = np.sort(np.asarray(times, dtype=np.float64)).tolist()  # floats: cheap to compare
@@ -199,8 +212,9 @@ def iter_frames_at(
     held_time = -np.inf
     held_array: np.ndarray | None = None
 
-    def convert(frame: av.VideoFrame) -> np.ndarray:
-        return gray_thumbnail(frame, width, height)
+    def convert(frame: av.VideoFrame):
+        gray = gray_thumbnail(frame, width, height)
+        return gray if rgb_side is None else (gray, rgb_picture(frame, rgb_side))
 
     try:
         for frame in _decode_shown(container, stream, queue, skip_unshown):

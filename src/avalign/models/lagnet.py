@@ -1,0 +1,229 @@
+"""LagNet: which lag puts the sound where its source moves? A mixture of region experts.
+
+On real footage the sound comes from one place in the picture (a mouth, a hand, a struck drum)
+while the rest of the frame moves for other reasons, so the whole-frame motion energy barely
+follows the sound. LagNet compares the sound with every *region* of the picture separately and
+lets the evidence pick the region:
+
+1. **Streams.** The audio token of each step (energy, onset, flatness, MFCC, and with
+   ``feature.audio_bands`` the voice-band envelope and log-mel bands) goes through dilated
+   temporal convolutions. The picture becomes several streams: each cell of the motion grid
+   (its flow energy and flow change, beside the whole frame's), the whole frame, and, when the
+   features hold face evidence, the mouth (opening, width, motion; face motion and presence).
+   Each stream gets its own input projection and shares one temporal encoder.
+2. **A lag distribution per stream.** As in SyncNet, the cosine similarity of picture step ``t``
+   and sound step ``t + tau`` is averaged along each diagonal (positive ``tau`` = audio late),
+   then turned into a probability over lags.
+3. **Mixture.** A gate weighs the streams from what they show (their content and how sharply
+   their similarity peaks), and adds a *no evidence* expert that spreads its probability evenly
+   over all lags. The file's lag distribution is the weighted mixture. Where nothing in the
+   picture follows the sound (a still picture, music over unrelated images), the gate learns to
+   trust the even expert, and the distribution stays flat: the model says it cannot tell.
+
+Outputs: ``lag_logits`` (the log of the mixture, so that ``softmax`` gives it back), the offset
+estimate (the most probable lag, refined by a parabola), ``score`` = 1 - P(lag within the
+ITU-R BT.1359 in-sync band), and ``evidence`` = 1 - the gate's weight on the even expert.
+
+Trained with the negative log-likelihood of the true lag (lag 0 for synchronized windows); muted
+and noisy windows, which have no lag, teach the gate to choose the even expert.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from avalign.inputs import FACE_KEYS, TYPES
+from avalign.models.base import SyncModel
+from avalign.models.correlation import parabolic_offset
+from avalign.models.transformer import lag_similarity
+
+SYNCED, TIME_SHIFT = TYPES.index("None"), TYPES.index("time_shift")
+NO_LAG = tuple(TYPES.index(t) for t in ("mute", "noise"))
+GLOBAL_DIMS = 3  # flow energy, frame difference, flow change of the whole frame
+#: ITU-R BT.1359 in-sync band in avalign's sign (positive = audio late), ms
+IN_SYNC_BAND_MS = (-45.0, 125.0)
+
+
+def grid_and_face(visual_dim: int) -> tuple[int, int]:
+    """The motion grid's side and the number of face values in a visual token of this size."""
+    for face in (len(FACE_KEYS), 0):
+        rest = visual_dim - GLOBAL_DIMS - face
+        side = math.isqrt(max(rest // 2, 0))
+        if rest > 0 and rest == 2 * side * side:
+            return side, face
+    raise ValueError(f"visual token of {visual_dim} values: not [global 3, 2 grids, face?]")
+
+
+class DilatedConv(nn.Module):
+    """Residual 1-D convolutions with growing dilation, over ``(N, T, C)`` tokens."""
+
+    def __init__(self, width: int, layers: int, kernel: int = 5, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv1d(width, width, kernel, padding=(kernel // 2) * 2**i, dilation=2**i),
+                nn.GELU(),
+                nn.Dropout(dropout),
+            )
+            for i in range(layers)
+        )
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        gate = mask.unsqueeze(1).float()
+        hidden = tokens.transpose(1, 2) * gate
+        for block in self.blocks:
+            hidden = (hidden + block(hidden)) * gate
+        return self.norm(hidden.transpose(1, 2))
+
+
+class LagNet(SyncModel):
+    """Lag classifier over picture streams (grid cells, whole frame, mouth) with a gate."""
+
+    estimates_offset = True
+
+    def __init__(
+        self,
+        visual_dim: int,
+        audio_dim: int,
+        width: int = 32,
+        layers: int = 3,
+        dropout: float = 0.1,
+        max_offset_s: float = 2.0,
+        no_lag_weight: float = 0.5,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-2,
+        theta: float | None = None,
+        step_ms: float = 40.0,
+        **_: object,
+    ) -> None:
+        super().__init__(visual_dim, audio_dim, theta, step_ms)
+        self.save_hyperparameters(logger=False)
+        self.grid, self.face_dims = grid_and_face(visual_dim)
+        self.max_lag = max(1, round(max_offset_s * 1000.0 / step_ms))
+        cells = self.grid * self.grid
+        self.cell_in = nn.Linear(2 + GLOBAL_DIMS, width)
+        self.frame_in = nn.Linear(GLOBAL_DIMS, width)
+        self.face_in = nn.Linear(self.face_dims, width) if self.face_dims else None
+        self.stream_kind = nn.Parameter(torch.zeros(cells + 1 + bool(self.face_dims), width))
+        self.visual_encoder = DilatedConv(width, layers, dropout=dropout)
+        self.audio_in = nn.Linear(audio_dim, width)
+        self.audio_encoder = DilatedConv(width, layers, dropout=dropout)
+        self.visual_key = nn.Linear(width, width)
+        self.audio_key = nn.Linear(width, width)
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(10.0)))
+        # gate: a stream's content and the shape of its similarity curve -> its weight
+        self.gate = nn.Sequential(nn.Linear(width + 3, width), nn.GELU(), nn.Linear(width, 1))
+        self.even_gate = nn.Sequential(nn.Linear(2 * width, width), nn.GELU(), nn.Linear(width, 1))
+
+    # ------------------------------------------------------------------ streams
+    def streams(self, visual: torch.Tensor) -> torch.Tensor:
+        """``(B, S, T, width)``: one projected stream per grid cell, the frame, the mouth."""
+        cells = self.grid * self.grid
+        glob = visual[..., :GLOBAL_DIMS]
+        flow = visual[..., GLOBAL_DIMS : GLOBAL_DIMS + cells]
+        accel = visual[..., GLOBAL_DIMS + cells : GLOBAL_DIMS + 2 * cells]
+        per_cell = torch.stack(
+            [flow, accel, *(g.expand_as(flow) for g in glob.split(1, -1))], -1
+        )  # (B, T, cells, 5)
+        parts = [self.cell_in(per_cell).permute(0, 2, 1, 3), self.frame_in(glob).unsqueeze(1)]
+        if self.face_in is not None:
+            parts.append(self.face_in(visual[..., -self.face_dims :]).unsqueeze(1))
+        streams = torch.cat(parts, 1)
+        return streams + self.stream_kind[None, :, None, :]
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        visual, audio = self.normalized(batch)
+        mask = batch["mask"]
+        size, steps = mask.shape
+        streams = self.streams(visual)
+        count = streams.shape[1]
+        flat_mask = mask.repeat_interleave(count, 0)
+        hidden_v = self.visual_encoder(streams.reshape(size * count, steps, -1), flat_mask)
+        hidden_a = self.audio_encoder(self.audio_in(audio), mask)
+        keys_v = nn.functional.normalize(self.visual_key(hidden_v), dim=-1)
+        keys_a = nn.functional.normalize(self.audio_key(hidden_a), dim=-1)
+        max_lag = min(self.max_lag, steps - 1)
+        similarity, valid = lag_similarity(
+            keys_v, keys_a.repeat_interleave(count, 0), flat_mask, max_lag
+        )
+        similarity = similarity.view(size, count, -1)
+        valid = valid.view(size, count, -1)[:, 0]  # the same for every stream of a window
+        logits = (similarity * self.log_temperature.exp()).masked_fill(~valid[:, None], -1e4)
+        per_stream = logits.log_softmax(-1)  # (B, S, lags)
+        # the gate sees what each stream holds and how sharply its similarity peaks
+        gate_mask = mask[:, None, :, None].float()
+        content = (hidden_v.view(size, count, steps, -1) * gate_mask).sum(2) / gate_mask.sum(
+            2
+        ).clamp_min(1.0)
+        valid_sim = similarity.masked_fill(~valid[:, None], float("nan"))
+        shape = torch.stack(
+            [
+                torch.nan_to_num(valid_sim, nan=-2.0).amax(-1),
+                valid_sim.nanmean(-1),
+                torch.nan_to_num(valid_sim - valid_sim.nanmean(-1, keepdim=True)).pow(2).mean(-1),
+            ],
+            -1,
+        )
+        stream_gate = self.gate(torch.cat([content, shape], -1)).squeeze(-1)  # (B, S)
+        audio_summary = (hidden_a * mask.unsqueeze(-1)).sum(1) / mask.sum(
+            1, keepdim=True
+        ).clamp_min(1.0)
+        even_gate = self.even_gate(torch.cat([audio_summary, content.mean(1)], -1))  # (B, 1)
+        weights = torch.cat([even_gate, stream_gate], 1).log_softmax(-1)  # even expert first
+        lags_valid = valid.float().sum(-1, keepdim=True)
+        even = torch.where(valid, -lags_valid.log(), torch.full_like(logits[:, 0], -1e4))
+        experts = torch.cat([even[:, None], per_stream], 1)  # (B, 1 + S, lags)
+        lag_logits = torch.logsumexp(weights.unsqueeze(-1) + experts, 1)
+        probability = lag_logits.exp()
+        lag_ms = (torch.arange(-max_lag, max_lag + 1, device=mask.device) * self.step_ms).float()
+        band = (lag_ms >= IN_SYNC_BAND_MS[0]) & (lag_ms <= IN_SYNC_BAND_MS[1])
+        best = lag_logits.argmax(1)
+        return {
+            "lag_logits": lag_logits,
+            "score": 1.0 - probability[:, band].sum(1).clamp(0.0, 1.0),
+            "offset_ms": ((best - max_lag).float() + parabolic_offset(lag_logits, best))
+            * self.step_ms,
+            "offset_confidence": probability.gather(1, best[:, None]).squeeze(1),
+            "evidence": 1.0 - weights[:, 0].exp(),
+            "stream_weights": weights[:, 1:].exp(),
+        }
+
+    # ------------------------------------------------------------------ training
+    def loss(self, batch: dict, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        lag_logits = out["lag_logits"]
+        max_lag = (lag_logits.shape[1] - 1) // 2
+        lag = torch.round(batch["offset_ms"] / self.step_ms).long()
+        kind = batch["type_index"]
+        lag = torch.where(kind == SYNCED, torch.zeros_like(lag), lag)
+        known = ((kind == SYNCED) | (kind == TIME_SHIFT)) & (lag.abs() <= max_lag)
+        loss = lag_logits.sum() * 0.0
+        if known.any():
+            loss = loss + nn.functional.nll_loss(lag_logits[known], lag[known] + max_lag)
+        no_lag = torch.zeros_like(known)
+        for index in NO_LAG:
+            no_lag |= kind == index
+        if no_lag.any():
+            # nothing in the picture can match a muted or noisy sound: the even expert should win
+            even_weight = (1.0 - out["evidence"][no_lag]).clamp_min(1e-6)
+            loss = loss - self.hparams.no_lag_weight * even_weight.log().mean()
+        return loss
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.loss(batch, self(batch))
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["target"]))
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        if self.trainer is None or not self.trainer.max_epochs or self.trainer.max_epochs < 1:
+            return optimizer
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=self.trainer.max_epochs
+        )
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
