@@ -73,7 +73,13 @@ def test_verdicts_of_the_training_free_default(files, tmp_path):
     )
     assert verdicts["mute"]["verdict"] == "no audio track" and verdicts["mute"]["kind"] == "mute"
     assert code == 1  # some out of sync, none failed
-    assert report["summary"] == {"files": 5, "in_sync": 1, "out_of_sync": 4, "failed": 0}
+    assert report["summary"] == {
+        "files": 5,
+        "in_sync": 1,
+        "out_of_sync": 4,
+        "cannot_tell": 0,
+        "failed": 0,
+    }
 
 
 def test_a_corrupt_file_among_good_ones(files, tmp_path, caplog):
@@ -100,7 +106,7 @@ def test_a_corrupt_file_among_good_ones(files, tmp_path, caplog):
 def test_json_schema_and_plots(files, tmp_path):
     code, report = detect(tmp_path, [files["late"]], f"plots={tmp_path / 'plots'}")
     assert code == 1
-    assert report["schema_version"] == 3
+    assert report["schema_version"] == 4
     assert set(report["model"]) == {"description", "feature_fps", "window_s", "hop_s"}
     entry = report["files"][0]
     expected = {

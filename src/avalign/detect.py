@@ -6,8 +6,9 @@ line per file: ``in sync``, ``audio late by 480 ms (confidence high)``, ``no aud
 ``key=value`` (``model=transformer``, ``source=<run id or .ckpt>``, ``window_s=4``).
 ``--report report.html`` writes one self-contained page for the whole batch.
 
-Exit status: 0 every file in sync; 1 some file out of sync; 2 some file could not be read (and
-none out of sync); 3 both.
+Exit status, a sum of bits: 0 every file in sync; +1 some file out of sync; +2 some file could
+not be read; +4 for some file the detector cannot tell (its verdict ``cannot tell``, JSON
+``"kind": "cannot_tell"``, ``"out_of_sync": null``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
 from avalign.detection.evidence import window_evidence
 from avalign.detection.stream import stream_features
 from avalign.detection.timeline import as_estimate, fit_timeline, timeline_record
-from avalign.detection.verdict import decide
+from avalign.detection.verdict import PosteriorRule, decide
 from avalign.detection.windows import (
     CONFIDENCE_MEANING,
     global_offset,
@@ -41,8 +42,8 @@ from avalign.inputs import audio_curve
 from avalign.media.errors import MediaError
 
 log = logging.getLogger("avalign.detect")
-SCHEMA_VERSION = 3  # 3: the offset model (drift, edit, timeline); offset_strength in nats
-EXIT_OUT_OF_SYNC, EXIT_FAILED = 1, 2
+SCHEMA_VERSION = 4  # 4: p_out_of_sync per file, "cannot_tell"; 3: the offset model (drift, edit)
+EXIT_OUT_OF_SYNC, EXIT_FAILED, EXIT_CANNOT_TELL = 1, 2, 4
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -157,7 +158,15 @@ def check_file(
             if lag_probabilities
             else global_offset(features, fps, float(cfg.max_lag_s))
         )
-    verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline)
+    rule = None
+    if getattr(model, "decides_by_lag", False):  # judged from the lag posterior of every window
+        rule = PosteriorRule(sync_prior=float(cfg.sync_prior), decide_at=float(cfg.decide_at))
+    verdict = decide(
+        windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline, rule
+    )
+    p_file = verdict.p_out_of_sync
+    if p_file is None and windows:  # detectors without a posterior: the windows' mean
+        p_file = float(np.mean([w.p_out_of_sync for w in windows]))
     record = {
         "path": str(path),
         "status": "ok",
@@ -165,6 +174,7 @@ def check_file(
         "has_audio": bool(features["has_audio"]),
         "verdict": verdict.text,
         "out_of_sync": verdict.out_of_sync,
+        "p_out_of_sync": None if p_file is None else round(p_file, 4),
         "kind": verdict.kind,
         "since_s": verdict.since_s,
         "offset_ms": None
@@ -276,6 +286,7 @@ def run(argv: list[str]) -> int:
         "files": len(records),
         "in_sync": sum(r.get("out_of_sync") is False for r in records),
         "out_of_sync": sum(bool(r.get("out_of_sync")) for r in records),
+        "cannot_tell": sum(r.get("kind") == "cannot_tell" for r in records),
         "failed": sum(r["status"] == "error" for r in records),
     }
     if cfg.json:
@@ -293,8 +304,10 @@ def run(argv: list[str]) -> int:
         Path(cfg.json).write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
     if cfg.report:
         write_report(Path(cfg.report), pages, description)
-    return (EXIT_OUT_OF_SYNC if summary["out_of_sync"] else 0) | (
-        EXIT_FAILED if summary["failed"] else 0
+    return (
+        (EXIT_OUT_OF_SYNC if summary["out_of_sync"] else 0)
+        | (EXIT_FAILED if summary["failed"] else 0)
+        | (EXIT_CANNOT_TELL if summary["cannot_tell"] else 0)
     )
 
 

@@ -38,7 +38,9 @@ class ShiftConfig:
     draws_per_clip: int = 48  # training windows per clip per epoch (each a new start and lag)
     eval_offset_step_s: float = 0.2  # validation/test lags: this grid (the benchmark's)
     eval_starts_per_clip: int = 2  # validation/test window starts per clip (every grid lag each)
-    sync_share: float = 0.1  # share of training draws at lag 0 (the rest: uniform over lags)
+    # extra share of training draws at lag 0; 0 keeps every lag equally likely, so that a
+    # model's output over lags is proportional to the likelihood that `detect` sums
+    sync_share: float = 0.0
 
     def steps(self, fps: float) -> tuple[int, int]:
         """(window length, largest lag) in steps."""

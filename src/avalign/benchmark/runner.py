@@ -139,10 +139,11 @@ class ClipWindowsJob:
     config: FeatureConfig
 
 
-def clip_windows(job: ClipWindowsJob) -> list[SampleInputs]:
-    """Inputs of a clip's windows: the picture cut from the clip's per-step features, the sound
-    rendered from the decoded track exactly as for samples (`render_sample_audio`), so in-sync,
-    shifted, muted and noisy windows go through one path."""
+def clip_windows(job: ClipWindowsJob) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """``(sample id, model arrays)`` of a clip's windows: the picture cut from the clip's
+    per-step features, the sound rendered from the decoded track exactly as for samples
+    (`render_sample_audio`), so in-sync, shifted, muted and noisy windows go through one path.
+    (Plain arrays: a worker process hands back numpy arrays, not thousands of tensors.)"""
     from avalign.features.audio import audio_features
     from avalign.features.clips import SOUND_KEYS, load_clips, per_step
     from avalign.media.decode import decode_audio
@@ -170,11 +171,7 @@ def clip_windows(job: ClipWindowsJob) -> list[SampleInputs]:
             continue
         arrays = {k: features[k][start : start + steps] for k in picture}
         arrays.update(audio_features(sound, steps, config))
-        out.append(
-            SampleInputs.from_features(
-                spec.sample_id, model_arrays(arrays), spec.label, spec.misalignment, spec.offset_ms
-            )
-        )
+        out.append((spec.sample_id, model_arrays(arrays)))
     return out
 
 
@@ -200,6 +197,7 @@ def clip_window_inputs(
         progress=progress,
     )
     clip_of = {c.clip_id: c for c in bench.clips}
+    spec_of = {s.sample_id: s for s in bench.windows}
     jobs = [
         ClipWindowsJob(clip_of[g[0].video_id], bench.root / g[0].source_path, g, clip_cache, config)
         for g in group_by_video(bench.windows)
@@ -211,7 +209,11 @@ def clip_window_inputs(
         if outcome.error is not None:
             log.error("%s: %s", outcome.item.path, outcome.error)
             continue
-        inputs.update((item.sample_id, item) for item in outcome.result)
+        for sample_id, arrays in outcome.result:
+            spec = spec_of[sample_id]
+            inputs[sample_id] = SampleInputs.from_features(
+                sample_id, arrays, spec.label, spec.misalignment, spec.offset_ms
+            )
     return inputs
 
 

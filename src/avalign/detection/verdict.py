@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from avalign.detection.windows import OffsetEstimate, WindowScore
 
 if TYPE_CHECKING:
@@ -21,11 +23,12 @@ MAJORITY = 0.5
 @dataclass(frozen=True)
 class Verdict:
     text: str  # e.g. "in sync", "audio late by 480 ms (confidence high)"
-    out_of_sync: bool
-    kind: str  # none | time_shift | drift | edit | noise | mute | silent | distort
+    out_of_sync: bool | None  # None: cannot tell
+    kind: str  # none | time_shift | drift | edit | noise | mute | silent | distort | cannot_tell
     offset_ms: float | None
     confidence: str  # high | medium | low
     since_s: float | None = None  # where the problem starts, when it does not cover the whole file
+    p_out_of_sync: float | None = None  # the file's probability of being out of sync, if known
 
 
 def clock(seconds: float) -> str:
@@ -48,17 +51,75 @@ def onset(windows: list[WindowScore], kind: str) -> float | None:
     return None
 
 
+#: ITU-R BT.1359 in-sync band in avalign's sign (positive = audio late), ms: what a viewer does
+#: not notice (audio up to 45 ms early or 125 ms late).
+IN_SYNC_BAND_MS = (-45.0, 125.0)
+CANNOT_TELL = (
+    "cannot tell: the picture shows too little of what makes the sound to judge its timing"
+)
+
+
+@dataclass(frozen=True)
+class PosteriorRule:
+    """How a lag posterior becomes a verdict (`posterior_verdict`)."""
+
+    sync_prior: float = 0.5  # prior probability that a file is in sync (the rest: spread over lags)
+    decide_at: float = 0.8  # a verdict needs this posterior probability; below: cannot tell
+    high_at: float = 0.95  # posterior probability of a "confidence high" verdict
+
+
+def sync_probability(model: OffsetModel, prior: float) -> float:
+    """P(in sync | every window) with ``prior`` on the in-sync band and the rest of the prior
+    spread evenly over the other lags (the windows' summed log-likelihoods are the evidence)."""
+    band = (model.lags_ms >= IN_SYNC_BAND_MS[0]) & (model.lags_ms <= IN_SYNC_BAND_MS[1])
+    if band.all() or not band.any():
+        return prior
+    loglik = model.file_loglik - model.file_loglik.max()
+    likelihood = np.exp(loglik)
+    in_band, other = likelihood[band].mean(), likelihood[~band].mean()
+    return float(prior * in_band / (prior * in_band + (1 - prior) * other))
+
+
+def posterior_verdict(model: OffsetModel | None, rule: PosteriorRule) -> Verdict:
+    """In sync, shifted, or cannot tell, from the file's lag posterior (lag-head detectors).
+
+    The decision needs ``rule.decide_at`` of posterior probability; weak evidence (a still
+    picture, a source out of view, music over unrelated images) leaves the posterior near the
+    prior, and the verdict says so instead of guessing.
+    """
+    if model is None:
+        return Verdict(CANNOT_TELL, None, "cannot_tell", None, "low", None, None)
+    p_sync = sync_probability(model, rule.sync_prior)
+    if p_sync >= rule.decide_at:
+        confidence = "high" if p_sync >= rule.high_at else "medium"
+        return Verdict("in sync", False, "none", model.offset_ms, confidence, None, 1 - p_sync)
+    if 1 - p_sync >= rule.decide_at:
+        band = (model.lags_ms >= IN_SYNC_BAND_MS[0]) & (model.lags_ms <= IN_SYNC_BAND_MS[1])
+        outside = np.where(band, -np.inf, model.file_loglik)
+        best = int(np.argmax(outside))
+        offset = float(model.lags_ms[best])
+        if abs(model.offset_ms - offset) <= 100.0:  # the refined peak, when it is this lag's
+            offset = model.offset_ms
+        confidence = "high" if 1 - p_sync >= rule.high_at else "medium"
+        verdict = _shift_verdict(offset, confidence)
+        return Verdict(verdict.text, True, "time_shift", offset, confidence, None, 1 - p_sync)
+    return Verdict(CANNOT_TELL, None, "cannot_tell", model.offset_ms, "low", None, 1 - p_sync)
+
+
 def decide(
     windows: list[WindowScore],
     has_audio: bool,
     estimate: OffsetEstimate,
     step_ms: float,
     timeline: OffsetModel | None = None,
+    rule: PosteriorRule | None = None,
 ) -> Verdict:
     """Combine the windows, the file's offset estimate and its offset model into one verdict.
 
     A drift or an edit that the offset model finds with medium or high confidence, and that a
-    viewer would notice somewhere in the file, is reported before the windows' majority.
+    viewer would notice somewhere in the file, is reported before the windows' majority. With a
+    ``rule`` (detectors that decide by their lag posterior), sync is judged from every window's
+    evidence at once (`posterior_verdict`), which may say "cannot tell".
     """
     confidence, offset_ms = estimate.confidence, estimate.offset_ms
     if not has_audio:
@@ -71,6 +132,8 @@ def decide(
     changing = _changing_verdict(timeline)
     if changing is not None:
         return changing
+    if rule is not None:
+        return posterior_verdict(timeline, rule)
     flagged = [w for w in windows if w.out_of_sync]
     if len(flagged) >= MAJORITY * len(windows) and flagged:
         kind = Counter(w.kind for w in flagged).most_common(1)[0][0]

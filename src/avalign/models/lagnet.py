@@ -37,8 +37,7 @@ from torch import nn
 
 from avalign.inputs import FACE_KEYS, TYPES
 from avalign.models.base import SyncModel
-from avalign.models.correlation import parabolic_offset
-from avalign.models.transformer import lag_similarity
+from avalign.models.correlation import circular_overlap, parabolic_offset
 
 SYNCED, TIME_SHIFT = TYPES.index("None"), TYPES.index("time_shift")
 NO_LAG = tuple(TYPES.index(t) for t in ("mute", "noise"))
@@ -58,32 +57,71 @@ def grid_and_face(visual_dim: int) -> tuple[int, int]:
 
 
 class DilatedConv(nn.Module):
-    """Residual 1-D convolutions with growing dilation, over ``(N, T, C)`` tokens."""
+    """Residual depthwise-separable 1-D convolutions with growing dilation over ``(N, C, T)``.
+
+    Each block filters every channel in time (kernel ``kernel``, dilation 1, 2, 4, ...) and then
+    mixes channels (a 1x1 convolution): a fifth of the arithmetic of full convolutions, which
+    matters here because every picture stream of every window goes through it.
+    """
 
     def __init__(self, width: int, layers: int, kernel: int = 5, dropout: float = 0.1) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
             nn.Sequential(
-                nn.Conv1d(width, width, kernel, padding=(kernel // 2) * 2**i, dilation=2**i),
+                nn.Conv1d(
+                    width,
+                    width,
+                    kernel,
+                    padding=(kernel // 2) * 2**i,
+                    dilation=2**i,
+                    groups=width,
+                ),
+                nn.Conv1d(width, width, 1),
                 nn.GELU(),
                 nn.Dropout(dropout),
             )
             for i in range(layers)
         )
-        self.norm = nn.LayerNorm(width)
+        self.norm = nn.GroupNorm(1, width)
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        gate = mask.unsqueeze(1).float()
-        hidden = tokens.transpose(1, 2) * gate
+    def forward(self, hidden: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        """``hidden`` ``(N, C, T)``, ``gate`` ``(N, 1, T)`` (1 on real steps): ``(N, C, T)``."""
+        hidden = hidden * gate
         for block in self.blocks:
             hidden = (hidden + block(hidden)) * gate
-        return self.norm(hidden.transpose(1, 2))
+        return self.norm(hidden) * gate
+
+
+def stream_similarity(
+    keys_v: torch.Tensor, keys_a: torch.Tensor, mask: torch.Tensor, max_lag: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cosine similarity of every picture stream with the sound along each diagonal.
+
+    ``keys_v`` ``(B, S, C, T)`` and ``keys_a`` ``(B, C, T)``, unit vectors per step (zero on
+    padded steps). Entry ``[b, s, max_lag + tau]`` is the mean over valid ``t`` of
+    ``<keys_v[b, s, :, t], keys_a[b, :, t + tau]>`` (positive ``tau`` = audio late): one FFT
+    cross-correlation per stream, summed over channels, divided by the overlapping valid steps.
+    Also returns which lags overlap at all, ``(B, lags)``.
+    """
+    steps = mask.shape[1]
+    size = 2 * steps
+    spectrum_v = torch.fft.rfft(keys_v, n=size)
+    spectrum_a = torch.fft.rfft(keys_a, n=size)
+    full = torch.fft.irfft((spectrum_a[:, None] * spectrum_v.conj()).sum(2), n=size)
+    overlap = circular_overlap(mask, size)
+    order = torch.cat([torch.arange(size - max_lag, size), torch.arange(0, max_lag + 1)]).to(
+        mask.device
+    )
+    counts = overlap[:, order]
+    return full[..., order] / counts.clamp_min(1.0)[:, None], counts > 0
 
 
 class LagNet(SyncModel):
     """Lag classifier over picture streams (grid cells, whole frame, mouth) with a gate."""
 
     estimates_offset = True
+    #: detect judges a file from its lag posterior (and may say "cannot tell")
+    decides_by_lag = True
 
     def __init__(
         self,
@@ -91,7 +129,7 @@ class LagNet(SyncModel):
         audio_dim: int,
         width: int = 32,
         layers: int = 3,
-        dropout: float = 0.1,
+        dropout: float = 0.0,
         max_offset_s: float = 2.0,
         no_lag_weight: float = 0.5,
         lr: float = 3e-3,
@@ -121,7 +159,7 @@ class LagNet(SyncModel):
 
     # ------------------------------------------------------------------ streams
     def streams(self, visual: torch.Tensor) -> torch.Tensor:
-        """``(B, S, T, width)``: one projected stream per grid cell, the frame, the mouth."""
+        """``(B, S, width, T)``: one projected stream per grid cell, the frame, the mouth."""
         cells = self.grid * self.grid
         glob = visual[..., :GLOBAL_DIMS]
         flow = visual[..., GLOBAL_DIMS : GLOBAL_DIMS + cells]
@@ -129,49 +167,52 @@ class LagNet(SyncModel):
         per_cell = torch.stack(
             [flow, accel, *(g.expand_as(flow) for g in glob.split(1, -1))], -1
         )  # (B, T, cells, 5)
-        parts = [self.cell_in(per_cell).permute(0, 2, 1, 3), self.frame_in(glob).unsqueeze(1)]
+        parts = [self.cell_in(per_cell).permute(0, 2, 3, 1), self.frame_in(glob).mT.unsqueeze(1)]
         if self.face_in is not None:
-            parts.append(self.face_in(visual[..., -self.face_dims :]).unsqueeze(1))
-        streams = torch.cat(parts, 1)
-        return streams + self.stream_kind[None, :, None, :]
+            parts.append(self.face_in(visual[..., -self.face_dims :]).mT.unsqueeze(1))
+        streams = torch.cat(parts, 1)  # (B, S, width, T)
+        return streams + self.stream_kind[None, :, :, None]
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         visual, audio = self.normalized(batch)
         mask = batch["mask"]
         size, steps = mask.shape
         streams = self.streams(visual)
-        count = streams.shape[1]
-        flat_mask = mask.repeat_interleave(count, 0)
-        hidden_v = self.visual_encoder(streams.reshape(size * count, steps, -1), flat_mask)
-        hidden_a = self.audio_encoder(self.audio_in(audio), mask)
-        keys_v = nn.functional.normalize(self.visual_key(hidden_v), dim=-1)
-        keys_a = nn.functional.normalize(self.audio_key(hidden_a), dim=-1)
-        max_lag = min(self.max_lag, steps - 1)
-        similarity, valid = lag_similarity(
-            keys_v, keys_a.repeat_interleave(count, 0), flat_mask, max_lag
+        count, width = streams.shape[1], streams.shape[2]
+        gate = mask[:, None, :].float()  # (B, 1, T)
+        hidden_v = self.visual_encoder(
+            streams.reshape(size * count, width, steps), gate.repeat_interleave(count, 0)
+        ).view(size, count, width, steps)
+        hidden_a = self.audio_encoder(self.audio_in(audio).mT, gate)  # (B, width, T)
+        keys_v = nn.functional.normalize(
+            torch.einsum("bsct,dc->bsdt", hidden_v, self.visual_key.weight)
+            + self.visual_key.bias[None, None, :, None],
+            dim=2,
         )
-        similarity = similarity.view(size, count, -1)
-        valid = valid.view(size, count, -1)[:, 0]  # the same for every stream of a window
+        keys_a = nn.functional.normalize(
+            torch.einsum("bct,dc->bdt", hidden_a, self.audio_key.weight)
+            + self.audio_key.bias[None, :, None],
+            dim=1,
+        )
+        max_lag = min(self.max_lag, steps - 1)
+        similarity, valid = stream_similarity(keys_v, keys_a, mask, max_lag)  # (B, S, lags)
         logits = (similarity * self.log_temperature.exp()).masked_fill(~valid[:, None], -1e4)
-        per_stream = logits.log_softmax(-1)  # (B, S, lags)
+        per_stream = logits.log_softmax(-1)
         # the gate sees what each stream holds and how sharply its similarity peaks
-        gate_mask = mask[:, None, :, None].float()
-        content = (hidden_v.view(size, count, steps, -1) * gate_mask).sum(2) / gate_mask.sum(
-            2
-        ).clamp_min(1.0)
+        counts = gate.sum(-1).clamp_min(1.0)  # (B, 1)
+        content = hidden_v.sum(-1) / counts[:, :, None]  # (B, S, width)
         valid_sim = similarity.masked_fill(~valid[:, None], float("nan"))
+        mean_sim = valid_sim.nanmean(-1)
         shape = torch.stack(
             [
                 torch.nan_to_num(valid_sim, nan=-2.0).amax(-1),
-                valid_sim.nanmean(-1),
-                torch.nan_to_num(valid_sim - valid_sim.nanmean(-1, keepdim=True)).pow(2).mean(-1),
+                mean_sim,
+                torch.nan_to_num(valid_sim - mean_sim[..., None]).pow(2).mean(-1),
             ],
             -1,
         )
         stream_gate = self.gate(torch.cat([content, shape], -1)).squeeze(-1)  # (B, S)
-        audio_summary = (hidden_a * mask.unsqueeze(-1)).sum(1) / mask.sum(
-            1, keepdim=True
-        ).clamp_min(1.0)
+        audio_summary = hidden_a.sum(-1) / counts
         even_gate = self.even_gate(torch.cat([audio_summary, content.mean(1)], -1))  # (B, 1)
         weights = torch.cat([even_gate, stream_gate], 1).log_softmax(-1)  # even expert first
         lags_valid = valid.float().sum(-1, keepdim=True)
