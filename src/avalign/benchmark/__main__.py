@@ -171,6 +171,10 @@ def run(argv: list[str]) -> int:
         )
         header["files"] = file_rows(cfg, bench, specs, written, kinds, out_dir)
     target = runner.write_results(out_dir, bench, summaries, header)
+    if cfg.logger:
+        from avalign.benchmark.tracking import log_benchmark
+
+        log_benchmark(cfg, out_dir, name)
     print(target.read_text(encoding="utf-8"))
     print(f"results: {target} ({time.time() - started:.0f} s)")
     return 0
@@ -178,7 +182,7 @@ def run(argv: list[str]) -> int:
 
 def file_rows(cfg, bench, specs, written, kinds, out_dir) -> dict:
     """Run detect on the written files for every detector and training; their figures."""
-    from avalign.benchmark.files import file_figures, run_detect
+    from avalign.benchmark.files import file_figures, file_reliability, run_detect
 
     resamples = int(cfg.bootstrap)
     by_fold: dict[int, list] = {}
@@ -200,6 +204,7 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir) -> dict:
             for spec, record in zip(chosen, report["files"], strict=True):
                 records[spec.sample_id] = record
         figures = file_figures(records, specs, kinds, resamples)
+        figures["calibration"] = file_reliability(records, specs, out_dir, label)
         rows.append(
             {
                 "label": label,

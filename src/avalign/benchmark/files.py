@@ -197,6 +197,8 @@ def file_figures(
     pair = np.isin(variant, [k.name for k in kinds if k.kind in ("None", "time_shift")])
     shifted = np.isin(variant, [k.name for k in kinds if k.kind == "time_shift"])
     functions["file_auroc"] = lambda w: weighted_auroc(score[pair], shifted[pair], w[pair])
+    synced = variant == "sync"
+    functions["synced_called_out"] = lambda w: weighted_mean(called_out[synced], w[synced])
     decided = ~cannot_tell
     functions["right_when_decided"] = lambda w: weighted_mean(agree[decided], w[decided])
     functions["cannot_tell"] = lambda w: weighted_mean(cannot_tell, w)
@@ -209,3 +211,25 @@ def file_figures(
     )
     figures = weighted_bootstrap(functions, clip, resamples)
     return {"figures": figures, "clips": len(clips), "files": len(chosen)}
+
+
+def file_reliability(
+    records: dict[str, dict], specs: list[SampleSpec], out_dir: Path, label: str
+) -> dict:
+    """Reliability of detect's ``p_out_of_sync`` over every file it checked (in sync, shifted,
+    muted, noisy): the diagram as ``plots/reliability-<label>.png`` and its ECE."""
+    import matplotlib.pyplot as plt
+
+    from avalign.plots import reliability_figure
+
+    chosen = [s for s in specs if records.get(s.sample_id, {}).get("p_out_of_sync") is not None]
+    if not chosen:
+        return {"ece": None, "files": 0, "plot": None}
+    probability = np.array([records[s.sample_id]["p_out_of_sync"] for s in chosen])
+    outcome = np.array([s.label == 0 for s in chosen])
+    figure, ece = reliability_figure(probability, outcome, f"{label}: files, p(out of sync)")
+    target = out_dir / "plots" / f"reliability-{label.replace(' ', '_').replace('/', '-')}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=90)
+    plt.close(figure)
+    return {"ece": round(ece, 4), "files": len(chosen), "plot": str(target)}

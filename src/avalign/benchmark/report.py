@@ -81,12 +81,31 @@ def markdown_report(report: dict) -> str:
     if files:
         lines += ["", "## Files, as `detect` sees them", ""]
         variants = files["variants"]
-        lines.append(
-            "| detector | " + " | ".join(variants) + " | file AUROC | median offset err ms |"
+        extra = (
+            ("file_auroc", "file AUROC"),
+            ("right_when_decided", "right when decided"),
+            ("cannot_tell", "cannot tell"),
+            ("synced_called_out", "in sync called out"),
+            ("offset_err_ms", "median offset err ms"),
         )
-        lines.append("|---" * (len(variants) + 3) + "|")
+        lines.append(
+            "| detector | "
+            + " | ".join(variants)
+            + " | "
+            + " | ".join(t for _, t in extra)
+            + " | ECE |"
+        )
+        lines.append("|---" * (len(variants) + len(extra) + 2) + "|")
         for row in files["detectors"]:
+            figures = row["all"]["figures"]
             cells = [_cell(row["agreement"].get(v), "") for v in variants]
-            cells += [_cell(row.get("file_auroc"), ""), _cell(row.get("offset_err_ms"), "_ms")]
+            cells += [_cell(figures.get(name), name) for name, _ in extra]
+            ece = row["all"].get("calibration", {}).get("ece")
+            cells.append("-" if ece is None else f"{ece:.3f}")
             lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "Agreement: the verdict's in sync / out of sync matches the file (a `cannot tell` "
+            "counts as wrong there); `right when decided` leaves those out.",
+        ]
     return "\n".join(lines) + "\n"
