@@ -132,3 +132,35 @@ def write_ave_root(
     for split, name in names.items():
         (root / name).write_text("".join(r + "\n" for r in splits.get(split, [])), encoding="utf-8")
     return root
+
+
+def window_sample(kind: str, **params):
+    """An 8 s window (1-9 s) of a source ``v.mp4``, in sync or misaligned by ``kind``."""
+    from avalign.samples.plan import SampleSpec
+
+    label = 1 if kind == "None" else 0
+    return SampleSpec(f"s_{kind}", "v", "Bark", "test", "v.mp4", 1.0, 9.0, label, kind, **params)
+
+
+def write_windows(
+    folder: Path, specs: dict, sample_rate: int = 16000, into: Path | None = None
+) -> tuple[dict, Path]:
+    """A 10 s clip of jumps and clicks in ``folder``, and each ``name -> SampleSpec`` written from
+    it (into ``into``, default ``folder``) exactly as `materialize` writes samples:
+    ``({name: path}, source)``."""
+    from avalign.media.decode import decode_audio
+    from avalign.samples.materialize import encode_sample
+    from avalign.samples.perturb import render_sample_audio
+
+    source = make_video(
+        folder / "source.mp4", seconds=10.0, fps=25, size=(160, 120), sample_rate=sample_rate
+    )
+    audio = decode_audio(source, sample_rate)
+    made = {}
+    for name, spec in specs.items():
+        made[name] = (into or folder) / f"{name}.mp4"
+        made[name].parent.mkdir(parents=True, exist_ok=True)
+        encode_sample(
+            source, spec, render_sample_audio(audio, sample_rate, spec), sample_rate, made[name]
+        )
+    return made, source

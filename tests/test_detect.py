@@ -12,39 +12,23 @@ import pytest
 from avalign.detect import run
 from avalign.detection.stream import stream_features
 from avalign.features.config import FeatureConfig
-from avalign.media.decode import decode_audio
-from avalign.samples.materialize import encode_sample
-from avalign.samples.perturb import render_sample_audio
-from avalign.samples.plan import SampleSpec
-from media import make_video, truncate
+from media import make_video, truncate, window_sample, write_windows
 
 SR = 16000
-
-
-def sample(kind: str, **params) -> SampleSpec:
-    label = 1 if kind == "None" else 0
-    return SampleSpec(f"s_{kind}", "v", "Bark", "test", "v.mp4", 1.0, 9.0, label, kind, **params)
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """An 8 s window of a 10 s source, written once per misalignment, like `materialize` does."""
     folder = tmp_path_factory.mktemp("detect")
-    source = make_video(
-        folder / "source.mp4", seconds=10.0, fps=25, size=(160, 120), sample_rate=SR
-    )
-    audio = decode_audio(source, SR)
     specs = {
-        "synced": sample("None"),
-        "late": sample("time_shift", offset_ms=480.0),
-        "early": sample("time_shift", offset_ms=-600.0),
-        "noise": sample("noise", snr_db=-5.0, noise_seed=3),
-        "mute": sample("mute"),
+        "synced": window_sample("None"),
+        "late": window_sample("time_shift", offset_ms=480.0),
+        "early": window_sample("time_shift", offset_ms=-600.0),
+        "noise": window_sample("noise", snr_db=-5.0, noise_seed=3),
+        "mute": window_sample("mute"),
     }
-    made = {}
-    for name, spec in specs.items():
-        made[name] = folder / f"{name}.mp4"
-        encode_sample(source, spec, render_sample_audio(audio, SR, spec), SR, made[name])
+    made, _ = write_windows(folder, specs)
     made["broken"] = truncate(make_video(folder / "broken.mp4", seconds=3.0), 0.5)
     return made
 

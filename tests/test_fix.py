@@ -14,35 +14,23 @@ from avalign.fix import EXIT_FAILED, EXIT_REFUSED, RefusedError, plan_fix, run
 from avalign.media.decode import decode_audio
 from avalign.media.retime import retime_samples
 from avalign.samples.materialize import encode_sample
-from avalign.samples.perturb import render_sample_audio
-from avalign.samples.plan import SampleSpec
-from media import make_video, render_audio, truncate
+from media import make_video, render_audio, truncate, window_sample, write_windows
 
 SR = 16000
-
-
-def sample(kind: str, **params) -> SampleSpec:
-    label = 1 if kind == "None" else 0
-    return SampleSpec(f"s_{kind}", "v", "Bark", "test", "v.mp4", 1.0, 9.0, label, kind, **params)
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """8 s windows of a 10 s clip: in sync, audio 480 ms late, and a sound from elsewhere."""
     folder = tmp_path_factory.mktemp("fix")
-    source = make_video(
-        folder / "source.mp4", seconds=10.0, fps=25, size=(160, 120), sample_rate=SR
-    )
-    audio = decode_audio(source, SR)
-    made = {}
-    for name, spec in (("synced", sample("None")), ("late", sample("time_shift", offset_ms=480.0))):
-        made[name] = folder / "in" / f"{name}.mp4"
-        made[name].parent.mkdir(exist_ok=True)
-        encode_sample(source, spec, render_sample_audio(audio, SR, spec), SR, made[name])
+    specs = {"synced": window_sample("None"), "late": window_sample("time_shift", offset_ms=480.0)}
+    made, source = write_windows(folder, specs, into=folder / "in")
     # picture of the clip, clicks at unrelated times: detect guesses a shift with low confidence
     elsewhere = np.sort(np.random.default_rng(0).uniform(0.2, 7.8, 10))
     made["unrelated"] = folder / "unrelated.mp4"
-    encode_sample(source, sample("None"), render_audio(8.0, SR, elsewhere), SR, made["unrelated"])
+    encode_sample(
+        source, window_sample("None"), render_audio(8.0, SR, elsewhere), SR, made["unrelated"]
+    )
     return made
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from avalign.features.face import FEATURE_KEYS
 from avalign.samples.plan import MISALIGNMENT_TYPES, NONE
 
 TYPES = (NONE, *MISALIGNMENT_TYPES)  # type_index 0 is "None" (synchronized)
@@ -31,18 +32,9 @@ def audio_curve(audio_energy: np.ndarray) -> np.ndarray:
     return np.log10(np.asarray(audio_energy, np.float64) + ENERGY_FLOOR).astype(np.float32)
 
 
-#: Per-step face evidence appended to the visual token when the features hold it
-#: (`avalign.features.face`), in this order.
-FACE_KEYS = (
-    "face_present",
-    "face_size",
-    "face_x",
-    "face_y",
-    "mouth_open",
-    "mouth_width",
-    "mouth_motion",
-    "face_motion",
-)
+#: Per-step face evidence (`avalign.features.face`) appended, in this order, to the visual token
+#: when the features hold it.
+FACE_KEYS = FEATURE_KEYS
 
 
 #: The arrays a model reads (the optional ones only when the features hold them); frames and

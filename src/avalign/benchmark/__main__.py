@@ -154,6 +154,7 @@ def run(argv: list[str]) -> int:
                 k=k,
                 train_synthetic=lambda c, path: train(c, keep_checkpoint=path),
                 monitor=str(cfg.monitor),
+                fold_max_epochs=cfg.fold_max_epochs,
             )
             runs.append(result)
             summaries.append(runner.summarize(bench, result, int(cfg.bootstrap), seed))

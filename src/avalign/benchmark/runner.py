@@ -252,6 +252,7 @@ def train_fold(
     *,
     monitor: str,
     clips: dict[str, dict] | None = None,
+    max_epochs: int | None = None,
 ) -> None:
     """Train one detector on a fold's training windows, choose its epoch and θ on the validation
     windows (θ for balanced accuracy), and save it to ``checkpoint``.
@@ -297,6 +298,8 @@ def train_fold(
     model.feature_settings = dataclasses.asdict(feature_config)
     settings = trainer_kwargs(train_cfg)
     settings["enable_progress_bar"] = False
+    if max_epochs is not None:
+        settings["max_epochs"] = min(int(settings["max_epochs"]), int(max_epochs))
     with tempfile.TemporaryDirectory(prefix="avalign-fold-") as scratch:
         model, trainer, _ = fit_best(model, module, settings, Path(scratch), monitor=monitor)
         theta = balanced_theta(model, splits["val"])
@@ -388,6 +391,7 @@ def run_detector(
     k: int,
     train_synthetic: Callable[[DictConfig, Path], None],
     monitor: str,
+    fold_max_epochs: int | None = None,
 ) -> DetectorRun:
     """Predictions of one detector trained one way (read back when already computed)."""
     from avalign.checkpoints import load_model
@@ -419,7 +423,13 @@ def run_detector(
                 if is_self_supervised(train_cfg):
                     clips = fold_clips(bench, roles, feature_config, out_dir)
                 train_fold(
-                    train_cfg, splits, feature_config, checkpoint, monitor=monitor, clips=clips
+                    train_cfg,
+                    splits,
+                    feature_config,
+                    checkpoint,
+                    monitor=monitor,
+                    clips=clips,
+                    max_epochs=fold_max_epochs,
                 )
             model, _ = load_model(checkpoint)
             rows += _rows(predict(model, splits["test"], bench.protocol), window_fold)

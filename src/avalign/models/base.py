@@ -105,6 +105,28 @@ class SyncModel(pl.LightningModule):
         """Training loss; models without parameters to learn return None."""
         return None
 
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.loss(batch, self(batch))
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["target"]))
+        return loss
+
+    def adamw(self, cosine: bool = False):
+        """AdamW at ``hparams.lr``/``weight_decay``; with ``cosine``, annealed over the epochs."""
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        if (
+            not cosine
+            or self.trainer is None
+            or not self.trainer.max_epochs
+            or self.trainer.max_epochs < 1
+        ):
+            return optimizer
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=self.trainer.max_epochs
+        )
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
+
     def _gathered(self, stage: str) -> dict[str, torch.Tensor]:
         records = self._outputs.pop(stage, [])
         merged = {k: torch.cat([r[k] for r in records]) for k in records[0]} if records else {}

@@ -70,12 +70,5 @@ class StepMLP(SyncModel):
         targets = batch["target"].unsqueeze(1).expand_as(mask)
         return nn.functional.cross_entropy(out["step_logits"][mask], targets[mask])
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self.loss(batch, self(batch))
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["target"]))
-        return loss
-
     def configure_optimizers(self):
-        return torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
+        return self.adamw(cosine=False)

@@ -244,18 +244,5 @@ class CrossModalTransformer(SyncModel):
                 )
         return loss
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self.loss(batch, self(batch))
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["target"]))
-        return loss
-
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
-        if self.trainer is None or not self.trainer.max_epochs or self.trainer.max_epochs < 1:
-            return optimizer
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=self.trainer.max_epochs
-        )
-        return {"optimizer": optimizer, "lr_scheduler": schedule}
+        return self.adamw(cosine=True)
