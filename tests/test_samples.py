@@ -7,11 +7,23 @@ import math
 from collections import Counter
 from dataclasses import replace
 
+import av
 import numpy as np
 import pytest
 
 from avalign.datasets.prepared import END_SLACK_S, PreparedSegment
+from avalign.media.decode import decode_audio, decode_frames_at
+from avalign.media.errors import MediaError
 from avalign.pipeline import extract_features, generate_samples, prepare_dataset
+from avalign.samples.materialize import (
+    SEEK_MARGIN_S,
+    MaterializeJob,
+    PictureIndex,
+    encode_sample,
+    materialize_video,
+    plan_cut,
+    sample_file,
+)
 from avalign.samples.metadata import COLUMNS, read_metadata, write_metadata
 from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
 from avalign.samples.plan import (
@@ -22,7 +34,7 @@ from avalign.samples.plan import (
     plan_samples,
 )
 from media import event_times, make_video, render_audio
-from media_streams import clip_with_sound, cut_with_edit_list
+from media_streams import as_transport_stream, clip_with_sound, cut_with_edit_list, numbered_clip
 
 SR = 16000
 
@@ -335,3 +347,100 @@ def test_every_planned_sample_extracts_from_clips_whose_streams_disagree(tmp_pat
     assert 2.45 < max(ends) <= 2.55  # the edge of the real sound is reached, not passed
     report = extract_features(stage, {"fps": 5.0}, progress=False).report
     assert report.failed == 0 and report.done == len(stage.samples)
+
+
+# --- materialized files: the picture of [start_s, end_s) on the source's timeline -------------
+
+THUMB = (64, 48)
+
+
+def picture_times(path) -> np.ndarray:
+    """Presentation times (s) of a file's decoded pictures."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return np.array(sorted(float(f.pts * stream.time_base) for f in container.decode(stream)))
+
+
+def gray_difference(written, source, start_s: float, times: np.ndarray) -> np.ndarray:
+    """Mean gray difference, per time t, between ``written`` at t and ``source`` at start_s + t."""
+    ours = decode_frames_at(written, times, THUMB).astype(int)
+    theirs = decode_frames_at(source, start_s + times, THUMB).astype(int)
+    return np.abs(ours - theirs).mean(axis=(1, 2))
+
+
+@pytest.fixture(scope="module")
+def numbered(tmp_path_factory):
+    """Clips whose every frame differs: an mp4 (clock at 0) and the same streams as MPEG-TS
+    (clock at 1.4 s), each with one keyframe (at 0) or a keyframe a second."""
+    folder = tmp_path_factory.mktemp("numbered")
+    clips = {}
+    for every in (25, 250):
+        mp4 = numbered_clip(folder / f"k{every}.mp4", seconds=6.0, keyframe_every=every)
+        clips[("mp4", every)] = mp4
+        clips[("ts", every)] = as_transport_stream(mp4, folder / f"k{every}.ts")
+    return clips
+
+
+def test_cut_starts_decoding_before_the_keyframe_and_keeps_whole_frames():
+    pictures = PictureIndex(np.arange(100) * 0.04 + 1.4, np.array([1.4, 2.4, 3.4, 4.4]))
+    cut = plan_cut(pictures, 3.61, 4.61)
+    assert cut.seek_s == pytest.approx(3.4 - SEEK_MARGIN_S)  # the frame at 3.6 needs 3.4's GOP
+    assert cut.keep_from_s == pytest.approx(3.58) and cut.keep_until_s == pytest.approx(4.62)
+    assert cut.frames == 26  # 3.60 (on screen at 3.61) to 4.60
+    before = plan_cut(pictures, 0.5, 2.0)  # the picture starts at 1.4: nothing earlier to show
+    assert before.keep_from_s < 1.4 and before.frames == 15
+    assert plan_cut(pictures, 5.5, 7.0) is None and plan_cut(pictures, 0.0, 1.4) is None
+
+
+@pytest.mark.parametrize("keyframe_every", [250, 25])
+def test_transport_stream_clock_is_kept(numbered, tmp_path, keyframe_every):
+    """A TS clip whose clock starts at 1.4 s: the written picture is the one decoded at the same
+    avalign times, not the one 1.4 s later (what ffmpeg's -ss, counted from the container's
+    start, cut; with a keyframe only at the start it even wrote no picture at all). The sound
+    stays where it was put: sample-exact against the rendered array."""
+    source = numbered[("ts", keyframe_every)]
+    spec = SampleSpec("ts", "v", "x", "test", "v.ts", 3.03, 4.63, 1, "None")
+    assert materialize_video(MaterializeJob(source, (spec,), tmp_path, SR)) == [("ts", None)]
+    written = sample_file(tmp_path, spec)
+    times = np.arange(0.0, spec.duration_s, 0.01)
+    assert gray_difference(written, source, spec.start_s, times).mean() < 3
+    assert gray_difference(written, source, spec.start_s + 1.4, times).mean() > 20
+    sound = render_sample_audio(decode_audio(source, SR), SR, spec)
+    heard = decode_audio(written, SR)[: sound.size]
+    lags = np.correlate(heard, sound, mode="full")
+    assert int(np.argmax(lags)) - (sound.size - 1) == 0
+    assert np.corrcoef(heard, sound)[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("container", ["mp4", "ts"])
+def test_frames_off_the_output_grid_keep_their_times(numbered, tmp_path, container):
+    """A 25 fps clip cut at 0.02 s: its frames lie half-way between the steps of a 25 fps grid
+    from the cut. Each keeps its time (no half-frame snap): the frame shown at t is the source's
+    frame at start_s + t at every time, and the one on screen at start_s is shown from 0."""
+    source = numbered[(container, 25)]
+    start = picture_times(source)[0] + 0.02
+    spec = SampleSpec("grid", "v", "x", "test", "v", start, start + 2.0, 1, "None")
+    target = tmp_path / "grid.mp4"
+    encode_sample(source, spec, None, SR, target)
+    shown = picture_times(target)
+    expected = picture_times(source)
+    expected = expected[(expected > start) & (expected < spec.end_s)] - start
+    assert shown[0] == 0.0 and np.abs(shown[1:] - expected).max() < 1e-4
+    times = np.arange(0.0, spec.duration_s, 0.005)  # 8 looks at every frame
+    assert gray_difference(target, source, start, times).max() < 3
+    with av.open(str(target)) as written:
+        assert not written.streams.audio  # no sound given: none written
+
+
+def test_a_window_without_enough_picture_fails_naming_the_file(numbered, tmp_path):
+    source = numbered[("mp4", 25)]
+    for start, end, problem in (
+        (7.0, 9.0, "no picture shown in 7.00-9.00 s"),
+        (5.0, 7.0, "picture written lasts 1.00 s of the 2.00 s asked"),
+    ):
+        spec = SampleSpec("late", "v", "x", "test", "v", start, end, 1, "None")
+        target = tmp_path / "late.mp4"
+        with pytest.raises(MediaError, match=problem) as error:
+            encode_sample(source, spec, None, SR, target)
+        assert "\n" not in str(error.value) and "k25.mp4" in str(error.value)
+        assert not target.exists() and not list(tmp_path.iterdir())
