@@ -295,3 +295,28 @@ def test_mouth_of_an_encoded_talking_face_moves_with_its_voice(tmp_path, models)
     assert by_lag[0] > 0.8
     assert abs(max(by_lag, key=by_lag.get)) <= 1  # within one 40 ms step
     assert by_lag[25] < 0.4 and by_lag[-25] < 0.4  # the sound 1 s late or early does not fit
+
+
+@needs_models
+def test_face_evidence_is_the_same_in_samples_and_whole_clips(tmp_path, models):
+    """`feature.face.enabled`: a window extracted as a sample and the same steps of the whole clip
+    carry the same mouth curve, and the model's visual token gains the face values."""
+    from avalign.detection.stream import stream_features
+    from avalign.features.config import FaceFeatureConfig, FeatureConfig
+    from avalign.features.extract import file_features
+    from avalign.inputs import visual_tokens
+
+    path = tmp_path / "talking.mp4"
+    _write_talking_face(path, speech_sequence(150, seed=5))  # 6 s
+    config = FeatureConfig(
+        fps=FPS, save_frames=False, audio_bands=True, face=FaceFeatureConfig(enabled=True)
+    )
+    whole, _ = stream_features(path, config)
+    sample = file_features(path, config)
+    steps = min(len(whole["mouth_open"]), len(sample["mouth_open"]))
+    assert steps >= 140
+    assert whole["face_present"][:steps].mean() > 0.9
+    agreement = np.corrcoef(whole["mouth_open"][:steps], sample["mouth_open"][:steps])[0, 1]
+    assert agreement > 0.95
+    assert visual_tokens(sample).shape == (len(sample["flow_energy"]), 3 + 2 * 16 + 8)
+    assert sample["log_mel"].shape == (len(sample["flow_energy"]), 40)

@@ -58,14 +58,9 @@ class _FaceSteps:
     """Face evidence of each frame as it is decoded, then per step (step k: frame k + 1)."""
 
     def __init__(self, config: FeatureConfig) -> None:
-        from avalign.features.face import FaceConfig, FaceTracker
+        from avalign.features.face import FaceTracker
 
-        self.tracker = FaceTracker(
-            FaceConfig(
-                detect_every_s=config.face.detect_every_s,
-                landmarks_every=config.face.landmarks_every,
-            )
-        )
+        self.tracker = FaceTracker(config.face.tracker_config())
         self.rows: list[dict[str, float]] = []
 
     def add(self, frame: tuple[np.ndarray, np.ndarray], time_s: float) -> np.ndarray:

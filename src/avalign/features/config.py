@@ -48,6 +48,12 @@ class FaceFeatureConfig:
     detect_every_s: float = 0.5  # face detector period, s
     landmarks_every: int = 2  # face mesh every N steps
 
+    def tracker_config(self):
+        """The face tracker's schedule (`avalign.features.face.FaceConfig`)."""
+        from avalign.features.face import FaceConfig
+
+        return FaceConfig(detect_every_s=self.detect_every_s, landmarks_every=self.landmarks_every)
+
     def __post_init__(self) -> None:
         if self.frame_side < 64:
             raise ValueError(f"face.frame_side must be >= 64 pixels, got {self.frame_side}")

@@ -52,14 +52,23 @@ def sample_features(
     *,
     flow_cache: dict | None = None,
     frame_keys=None,
+    colour: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """All features of one window from its boundary frames ``(T + 1, H, W)`` and its sound.
 
     This is the single place where a window becomes features, used both for samples cut from a
-    source (extraction) and for windows of a file under test (detection).
+    source (extraction) and for windows of a file under test (detection). With face evidence on,
+    ``colour`` holds the same boundary frames in colour (`decode_frames_at` with ``rgb_side``).
     """
     steps = frames.shape[0] - 1
     features = motion_features(frames, estimator, flow_cache, frame_keys)
+    if config.face.enabled:
+        if colour is None:
+            raise ValueError("face evidence needs the colour frames of the window")
+        from avalign.features.face import face_steps
+
+        times = start_s + np.arange(steps + 1) / config.fps
+        features.update(face_steps(colour, times, config.face.tracker_config()))
     features.update(audio_features(audio, steps, config))
     features["timestamps"] = (start_s + (np.arange(steps) + 0.5) / config.fps).astype(np.float64)
     features["has_audio"] = np.array(audio is not None)
@@ -112,8 +121,18 @@ def _extract_video(job: ExtractJob) -> list[SampleResult]:
     config = job.config
     bounds = {s.sample_id: step_boundaries(s.start_s, s.duration_s, config.fps) for s in todo}
     times = np.unique(np.concatenate(list(bounds.values())))
+    colour = None
     try:
-        frames = decode_frames_at(job.source, times, config.frame_size, threads=job.threads)
+        if config.face.enabled:
+            frames, colour = decode_frames_at(
+                job.source,
+                times,
+                config.frame_size,
+                threads=job.threads,
+                rgb_side=config.face.frame_side,
+            )
+        else:
+            frames = decode_frames_at(job.source, times, config.frame_size, threads=job.threads)
         source_audio = decode_audio(job.source, config.sample_rate)
     except MediaError as error:
         return results + [SampleResult(s.sample_id, "failed", error.problem) for s in todo]
@@ -141,6 +160,7 @@ def _extract_video(job: ExtractJob) -> list[SampleResult]:
             estimator,
             flow_cache=flow_cache,
             frame_keys=index.tolist(),
+            colour=None if colour is None else colour[index],
         )
         features.update(
             sample_id=np.array(spec.sample_id),
@@ -243,5 +263,10 @@ def file_features(path: Path, config: FeatureConfig, *, threads: int = 1) -> dic
     audio = decode_audio(path, config.sample_rate)
     duration = audio.size / config.sample_rate if audio is not None else info.duration_s
     bounds = step_boundaries(0.0, duration, config.fps)
-    frames = decode_frames_at(path, bounds, config.frame_size, threads=threads)
-    return sample_features(frames, audio, 0.0, config, FlowEstimator(config.flow))
+    if config.face.enabled:
+        frames, colour = decode_frames_at(
+            path, bounds, config.frame_size, threads=threads, rgb_side=config.face.frame_side
+        )
+    else:
+        frames, colour = decode_frames_at(path, bounds, config.frame_size, threads=threads), None
+    return sample_features(frames, audio, 0.0, config, FlowEstimator(config.flow), colour=colour)

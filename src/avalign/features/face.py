@@ -454,3 +454,12 @@ def face_table(rows: list[dict[str, float]]) -> dict[str, np.ndarray]:
     for key in FEATURE_KEYS:
         table[key] = np.where(present | (key == "face_present"), np.nan_to_num(table[key]), 0.0)
     return {k: v.astype(np.float32) for k, v in table.items()}
+
+
+def face_steps(
+    frames_rgb: np.ndarray, times: np.ndarray, config: FaceConfig | None = None
+) -> dict[str, np.ndarray]:
+    """Per-step face evidence of a window from its ``T + 1`` boundary frames: step ``k`` (between
+    frames ``k`` and ``k + 1``) takes frame ``k + 1``'s values, as whole clips do."""
+    table = mouth_features(frames_rgb, times, config)
+    return {key: values[1:] for key, values in table.items()}

@@ -270,21 +270,28 @@ def decode_frames_at(
     *,
     threads: int = 1,
     skip_unshown: bool = True,
-) -> np.ndarray:
+    rgb_side: int | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Return the gray frames on screen at ``times`` as a ``(len(times), height, width)`` array.
 
-    The result follows the order of ``times`` as given (duplicates allowed).
+    The result follows the order of ``times`` as given (duplicates allowed). With ``rgb_side``,
+    also the colour frames (`rgb_picture`) as a second ``(len(times), H, W, 3)`` array.
     """
     requested = np.asarray(times, dtype=np.float64)
     order = np.argsort(requested, kind="stable")
     frames = np.empty((requested.size, size[1], size[0]), dtype=np.uint8)
-    for slot, (_, image) in zip(
-        order,
-        iter_frames_at(path, requested, size, threads=threads, skip_unshown=skip_unshown),
-        strict=True,
-    ):
+    colour: np.ndarray | None = None
+    decoded = iter_frames_at(
+        path, requested, size, threads=threads, skip_unshown=skip_unshown, rgb_side=rgb_side
+    )
+    for slot, (_, image) in zip(order, decoded, strict=True):
+        if rgb_side is not None:
+            image, rgb = image
+            if colour is None:
+                colour = np.empty((requested.size, *rgb.shape), dtype=np.uint8)
+            colour[slot] = rgb
         frames[slot] = image
-    return frames
+    return frames if rgb_side is None else (frames, colour)
 
 
 def decode_audio(
