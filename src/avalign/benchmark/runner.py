@@ -399,8 +399,12 @@ def run_detector(
     feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
     target = out_dir / "predictions" / f"{detector}-{training}.csv"
     window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
+    timing = target.with_suffix(".seconds.json")
     if target.is_file():
-        return DetectorRun(detector, training, feature_config.fps, read_predictions(target), 0.0)
+        seconds = json.loads(timing.read_text())["seconds"] if timing.is_file() else float("nan")
+        return DetectorRun(
+            detector, training, feature_config.fps, read_predictions(target), seconds
+        )
     started = time.time()
     ordered = [inputs[s.sample_id] for s in bench.windows if s.sample_id in inputs]
     rows: list[dict] = []
@@ -435,8 +439,10 @@ def run_detector(
             rows += _rows(predict(model, splits["test"], bench.protocol), window_fold)
     else:
         raise ValueError(f"training must be one of {TRAININGS}, not {training!r}")
+    seconds = time.time() - started
     write_predictions(target, rows)
-    return DetectorRun(detector, training, feature_config.fps, rows, time.time() - started)
+    timing.write_text(json.dumps({"seconds": round(seconds, 1)}), encoding="utf-8")
+    return DetectorRun(detector, training, feature_config.fps, rows, seconds)
 
 
 # ----------------------------------------------------------------------------------- figures
@@ -465,7 +471,7 @@ def summarize(bench: BenchmarkSet, run: DetectorRun, resamples: int, seed: int) 
         "detector": run.detector,
         "training": run.training,
         "fps": run.fps,
-        "seconds": round(run.seconds, 1),
+        "seconds": round(run.seconds, 1),  # training and scoring (first run; NaN if unknown)
         "overall": bootstrap_figures(table, resamples, seed),
         "per_category": by_category(table, resamples, seed),
     }
