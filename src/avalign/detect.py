@@ -161,9 +161,7 @@ def check_file(
     rule = None
     if getattr(model, "decides_by_lag", False):  # judged from the lag posterior of every window
         rule = PosteriorRule(sync_prior=float(cfg.sync_prior), decide_at=float(cfg.decide_at))
-    verdict = decide(
-        windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline, rule
-    )
+    verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline, rule)
     p_file = verdict.p_out_of_sync
     if p_file is None and windows:  # detectors without a posterior: the windows' mean
         p_file = float(np.mean([w.p_out_of_sync for w in windows]))
