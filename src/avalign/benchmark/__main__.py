@@ -155,6 +155,7 @@ def run(argv: list[str]) -> int:
                 train_synthetic=lambda c, path: train(c, keep_checkpoint=path),
                 monitor=str(cfg.monitor),
                 fold_max_epochs=cfg.fold_max_epochs,
+                mix=bool(cfg.mix_synthetic),
             )
             runs.append(result)
             summaries.append(runner.summarize(bench, result, int(cfg.bootstrap), seed))
@@ -170,7 +171,7 @@ def run(argv: list[str]) -> int:
             workers=int(cfg.workers),
             progress=bool(cfg.progress),
         )
-        header["files"] = file_rows(cfg, bench, specs, written, kinds, out_dir)
+        header["files"] = file_rows(cfg, bench, specs, written, kinds, out_dir, detector_cfgs)
     target = runner.write_results(out_dir, bench, summaries, header)
     if cfg.logger:
         from avalign.benchmark.tracking import log_benchmark
@@ -181,8 +182,9 @@ def run(argv: list[str]) -> int:
     return 0
 
 
-def file_rows(cfg, bench, specs, written, kinds, out_dir) -> dict:
+def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
     """Run detect on the written files for every detector and training; their figures."""
+    from avalign.benchmark import runner
     from avalign.benchmark.files import file_figures, file_reliability, run_detect
 
     resamples = int(cfg.bootstrap)
@@ -225,14 +227,17 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir) -> dict:
                 checkpoint = out_dir / "models" / f"{detector}-synthetic.ckpt"
                 jobs = [(everything, [f"source={checkpoint}"], f"{detector}-synthetic")]
             else:
+                mixed = cfg.mix_synthetic and runner.is_self_supervised(cfg_of[detector])
+                tag = f"{detector}+synthetic" if mixed else detector
                 jobs = [
                     (
                         group,
-                        [f"source={out_dir / 'models' / f'{detector}-fold{fold}.ckpt'}"],
-                        f"{detector}-fold{fold}",
+                        [f"source={out_dir / 'models' / f'{tag}-fold{fold}.ckpt'}"],
+                        f"{tag}-fold{fold}",
                     )
                     for fold, group in sorted(by_fold.items())
                 ]
+                detector = tag
             measure(f"{detector} ({training})", jobs)
     return {"variants": [k.name for k in kinds], "detectors": rows}
 

@@ -329,6 +329,24 @@ def fold_clips(
     return grouped
 
 
+def extra_clips(train_cfg: DictConfig, config: FeatureConfig) -> dict[str, dict]:
+    """The whole-clip features of the training split of the detector's own dataset (the
+    synthetic corpus by default), to mix into a fold's training clips (``mix_synthetic``)."""
+    from avalign.config import data_dir
+    from avalign.pipeline import prepare_dataset
+    from avalign.selfsup import clips_by_split
+
+    stage = prepare_dataset(train_cfg.dataset, data_dir(train_cfg), progress=False)
+    videos = {
+        s.video_id: (stage.dataset.video_file(s), s.split)
+        for s in stage.dataset.segments
+        if s.split == "train"
+    }
+    folder = stage.folder / f"clips-{dataclasses.replace(config, save_frames=False).fingerprint()}"
+    grouped = clips_by_split(videos, folder, config, workers=int(train_cfg.workers), progress=False)
+    return {f"extra-{k}": v for k, v in grouped["train"].items()}
+
+
 # ------------------------------------------------------------------------------- predictions
 PREDICTION_COLUMNS = (
     "sample_id",
@@ -392,12 +410,15 @@ def run_detector(
     train_synthetic: Callable[[DictConfig, Path], None],
     monitor: str,
     fold_max_epochs: int | None = None,
+    mix: bool = False,
 ) -> DetectorRun:
     """Predictions of one detector trained one way (read back when already computed)."""
     from avalign.checkpoints import load_model
 
     feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
-    target = out_dir / "predictions" / f"{detector}-{training}.csv"
+    mix = mix and training == "folds" and is_self_supervised(train_cfg)
+    tag = f"{detector}+synthetic" if mix else detector
+    target = out_dir / "predictions" / f"{tag}-{training}.csv"
     window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
     timing = target.with_suffix(".seconds.json")
     if target.is_file():
@@ -420,12 +441,13 @@ def run_detector(
             splits: dict[str, list[SampleInputs]] = {"train": [], "val": [], "test": []}
             for item in ordered:
                 splits[roles[window_fold[item.sample_id]]].append(item)
-            checkpoint = out_dir / "models" / f"{detector}-fold{fold}.ckpt"
+            checkpoint = out_dir / "models" / f"{tag}-fold{fold}.ckpt"
             if not checkpoint.is_file():
                 log.info("%s: training on fold %d of %d", detector, fold + 1, k)
                 clips = None
                 if is_self_supervised(train_cfg):
                     clips = fold_clips(bench, roles, feature_config, out_dir)
+                    clips["train"].update(extra_clips(train_cfg, feature_config) if mix else {})
                 train_fold(
                     train_cfg,
                     splits,
@@ -442,7 +464,7 @@ def run_detector(
     seconds = time.time() - started
     write_predictions(target, rows)
     timing.write_text(json.dumps({"seconds": round(seconds, 1)}), encoding="utf-8")
-    return DetectorRun(detector, training, feature_config.fps, rows, seconds)
+    return DetectorRun(tag, training, feature_config.fps, rows, seconds)
 
 
 # ----------------------------------------------------------------------------------- figures

@@ -92,6 +92,17 @@ class DilatedConv(nn.Module):
         return self.norm(hidden) * gate
 
 
+def standardized(keys: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """Keys ``(..., C, T)`` centred over the window's valid steps, channel by channel, and scaled
+    to a mean squared norm of 1 per step: their products along a diagonal then average to a
+    correlation (as in normalised cross-correlation), which what stays constant over the window
+    (a face that is always there, a steady hum) cannot inflate."""
+    count = gate.sum(-1, keepdim=True).clamp_min(1.0)
+    centred = (keys - (keys * gate).sum(-1, keepdim=True) / count) * gate
+    power = centred.pow(2).sum((-2, -1), keepdim=True) / count
+    return centred / power.clamp_min(1e-8).sqrt()
+
+
 def stream_similarity(
     keys_v: torch.Tensor, keys_a: torch.Tensor, mask: torch.Tensor, max_lag: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,9 +138,10 @@ class LagNet(SyncModel):
         self,
         visual_dim: int,
         audio_dim: int,
-        width: int = 32,
-        layers: int = 3,
+        width: int = 16,
+        layers: int = 1,
         dropout: float = 0.0,
+        input_dropout: float = 0.0,
         max_offset_s: float = 2.0,
         no_lag_weight: float = 0.5,
         lr: float = 3e-3,
@@ -141,6 +153,9 @@ class LagNet(SyncModel):
         super().__init__(visual_dim, audio_dim, theta, step_ms)
         self.save_hyperparameters(logger=False)
         self.grid, self.face_dims = grid_and_face(visual_dim)
+        # whole input values dropped at random while training: a few dozen clips are easy to
+        # memorise through one telling feature; this makes the model spread its evidence
+        self.input_dropout = nn.Dropout(input_dropout)
         self.max_lag = max(1, round(max_offset_s * 1000.0 / step_ms))
         cells = self.grid * self.grid
         self.cell_in = nn.Linear(2 + GLOBAL_DIMS, width)
@@ -150,8 +165,8 @@ class LagNet(SyncModel):
         self.visual_encoder = DilatedConv(width, layers, dropout=dropout)
         self.audio_in = nn.Linear(audio_dim, width)
         self.audio_encoder = DilatedConv(width, layers, dropout=dropout)
-        self.visual_key = nn.Linear(width, width)
-        self.audio_key = nn.Linear(width, width)
+        self.visual_key = nn.Linear(width, width, bias=False)
+        self.audio_key = nn.Linear(width, width, bias=False)
         self.log_temperature = nn.Parameter(torch.tensor(math.log(10.0)))
         # gate: a stream's content and the shape of its similarity curve -> its weight
         self.gate = nn.Sequential(nn.Linear(width + 3, width), nn.GELU(), nn.Linear(width, 1))
@@ -175,6 +190,7 @@ class LagNet(SyncModel):
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         visual, audio = self.normalized(batch)
+        visual, audio = self.input_dropout(visual), self.input_dropout(audio)
         mask = batch["mask"]
         size, steps = mask.shape
         streams = self.streams(visual)
@@ -184,16 +200,10 @@ class LagNet(SyncModel):
             streams.reshape(size * count, width, steps), gate.repeat_interleave(count, 0)
         ).view(size, count, width, steps)
         hidden_a = self.audio_encoder(self.audio_in(audio).mT, gate)  # (B, width, T)
-        keys_v = nn.functional.normalize(
-            torch.einsum("bsct,dc->bsdt", hidden_v, self.visual_key.weight)
-            + self.visual_key.bias[None, None, :, None],
-            dim=2,
+        keys_v = standardized(
+            torch.einsum("bsct,dc->bsdt", hidden_v, self.visual_key.weight), gate[:, None]
         )
-        keys_a = nn.functional.normalize(
-            torch.einsum("bct,dc->bdt", hidden_a, self.audio_key.weight)
-            + self.audio_key.bias[None, :, None],
-            dim=1,
-        )
+        keys_a = standardized(torch.einsum("bct,dc->bdt", hidden_a, self.audio_key.weight), gate)
         max_lag = min(self.max_lag, steps - 1)
         similarity, valid = stream_similarity(keys_v, keys_a, mask, max_lag)  # (B, S, lags)
         logits = (similarity * self.log_temperature.exp()).masked_fill(~valid[:, None], -1e4)
