@@ -168,7 +168,7 @@ def test_benchmark_command_end_to_end(tmp_path):
     root = tmp_path / "clips"
     for i in range(6):
         category = "impacts" if i % 2 else "jumps"
-        make_video(root / category / f"clip{i}.mp4", seconds=7.0 + 0.5 * i, size=(96, 72))
+        make_video(root / category / f"clip{i}.mp4", seconds=6.0 + 0.4 * i, size=(64, 48))
     command = [
         sys.executable,
         "-m",
@@ -179,8 +179,8 @@ def test_benchmark_command_end_to_end(tmp_path):
         "run=[xcorr]",
         "training=[folds]",
         "folds=3",
-        "bootstrap=50",
-        "files.offsets_ms=[-1000,300]",
+        "bootstrap=30",
+        "files.offsets_ms=[-300]",
         "logger=none",
         "progress=false",
         "workers=1",
@@ -189,7 +189,7 @@ def test_benchmark_command_end_to_end(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     (results,) = (tmp_path / "data" / "benchmark").glob("folder-*/results.json")
     report = json.loads(results.read_text())
-    assert report["clips"] == 6 and report["windows"] > 6 * 15
+    assert report["clips"] == 6 and report["windows"] > 6 * 10
     (xcorr,) = report["detectors"]
     assert (xcorr["detector"], xcorr["training"]) == ("xcorr", "folds")
     counts = xcorr["overall"]["counts"]
@@ -199,11 +199,11 @@ def test_benchmark_command_end_to_end(tmp_path):
     for name in ("sync_auroc", "offset_exact", "offset_within1", "mute_called_out"):
         assert figures[name]["low"] <= figures[name]["value"] <= figures[name]["high"]
     files = report["files"]
-    assert files["variants"] == ["sync", "late300", "early1000", "mute", "noise"]
+    assert files["variants"] == ["sync", "early300", "mute", "noise"]
     labels = [row["label"] for row in files["detectors"]]
     assert labels == ["training-free default", "xcorr (folds)"]
     for row in files["detectors"]:
-        assert row["all"]["files"] == 6 * 5
+        assert row["all"]["files"] == 6 * 4
         assert row["agreement"]["mute"]["value"] == 1.0  # no audio track: always found
     assert "| xcorr (folds, 5 steps/s) |" in first.stdout
     second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
