@@ -224,7 +224,7 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
     for detector in cfg.run:
         for training in cfg.training:
             if training == "synthetic":
-                checkpoint = out_dir / "models" / f"{detector}-synthetic.ckpt"
+                checkpoint = runner.synthetic_checkpoint(out_dir, detector, cfg_of[detector])
                 jobs = [(everything, [f"source={checkpoint}"], f"{detector}-synthetic")]
             else:
                 mixed = cfg.mix_synthetic and runner.is_self_supervised(cfg_of[detector])

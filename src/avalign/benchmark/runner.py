@@ -329,6 +329,15 @@ def fold_clips(
     return grouped
 
 
+def synthetic_checkpoint(out_dir: Path, detector: str, train_cfg: DictConfig) -> Path:
+    """Where a detector trained on its own (synthetic) dataset is kept: beside every benchmark
+    set, named by the training config, so the real and the synthetic benchmark share it."""
+    settings = OmegaConf.to_container(train_cfg, resolve=True)
+    for key in ("paths", "logger", "progress", "workers", "hydra"):
+        settings.pop(key, None)
+    return out_dir.parent / "trained" / f"{detector}-{fingerprint(settings)}.ckpt"
+
+
 def extra_clips(train_cfg: DictConfig, config: FeatureConfig) -> dict[str, dict]:
     """The whole-clip features of the training split of the detector's own dataset (the
     synthetic corpus by default), to mix into a fold's training clips (``mix_synthetic``)."""
@@ -430,7 +439,7 @@ def run_detector(
     ordered = [inputs[s.sample_id] for s in bench.windows if s.sample_id in inputs]
     rows: list[dict] = []
     if training == "synthetic":
-        checkpoint = out_dir / "models" / f"{detector}-synthetic.ckpt"
+        checkpoint = synthetic_checkpoint(out_dir, detector, train_cfg)
         if not checkpoint.is_file():
             train_synthetic(train_cfg, checkpoint)
         model, _ = load_model(checkpoint)
