@@ -177,6 +177,7 @@ def test_benchmark_command_end_to_end(tmp_path):
         f"root={root}",
         f"paths.data_dir={tmp_path / 'data'}",
         "run=[xcorr]",
+        "files.run=[xcorr]",
         "training=[folds]",
         "folds=3",
         "bootstrap=30",

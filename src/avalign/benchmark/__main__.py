@@ -221,7 +221,7 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
     everything = [s for group in by_fold.values() for s in group]
     if cfg.files.training_free:
         measure("training-free default", [(everything, [], "training-free")])
-    for detector in cfg.run:
+    for detector in [d for d in cfg.run if d in cfg.files.run]:
         for training in cfg.training:
             if training == "synthetic":
                 checkpoint = runner.synthetic_checkpoint(out_dir, detector, cfg_of[detector])
