@@ -15,8 +15,18 @@ class CheckpointError(Exception):
     """The given source names no usable checkpoint."""
 
 
+#: Checkpoints that ship inside the package (``source=packaged``), made by a documented recipe:
+#: see ``avalign/models/packaged/README.md``.
+PACKAGED = Path(__file__).resolve().parent / "models" / "packaged" / "lagnet.ckpt"
+
+
 def resolve_checkpoint(source: str, store: str | Path | None = None) -> Path:
-    """A local checkpoint path for ``source``: a ``.ckpt`` file, or the id of an MLflow run."""
+    """A local checkpoint path for ``source``: ``packaged`` (the model that ships with avalign),
+    a ``.ckpt`` file, or the id of an MLflow run."""
+    if source == "packaged":
+        if not PACKAGED.is_file():
+            raise CheckpointError(f"{PACKAGED}: the packaged model is missing from this install")
+        return PACKAGED
     path = Path(source).expanduser()
     if path.is_file():
         return path.resolve()

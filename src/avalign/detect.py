@@ -60,6 +60,16 @@ def expand(paths: list[str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def set_threads(count: int) -> None:
+    """Torch and OpenCV on ``count`` threads (one is faster here: small models and per-frame work
+    leave two threads waiting on each other; measured -3% to -17% CPU time)."""
+    import cv2
+    import torch
+
+    cv2.setNumThreads(count)
+    torch.set_num_threads(count)
+
+
 def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
     """(trained model or None, feature settings, description) for the configured model."""
     source = cfg.source
@@ -261,6 +271,8 @@ def run(argv: list[str]) -> int:
     args, overrides = parse(argv)
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose(config_name="detect", overrides=overrides)
+    if int(cfg.threads) > 0:
+        set_threads(int(cfg.threads))
     model, features_config, description = load_detector(cfg)
     files = expand(args.paths)
     records = []

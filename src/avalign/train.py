@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from avalign.augment import AugmentConfig
@@ -151,6 +152,8 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
     """
     started = time.time()
     pl.seed_everything(int(cfg.seed), workers=True)
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
     datamodule, fingerprints = prepare_data(cfg)
     step_ms = 1000.0 / float(cfg.feature.fps)
     model = build_model(cfg.model, *datamodule.input_dims, step_ms=step_ms)

@@ -267,6 +267,10 @@ def train_fold(
     from avalign.train import build_model, fit_best, trainer_kwargs
 
     pl.seed_everything(int(train_cfg.seed), workers=True)
+    if train_cfg.get("torch_threads"):
+        import torch
+
+        torch.set_num_threads(int(train_cfg.torch_threads))
     if clips is not None:
         from avalign.selfsup import ShiftDataModule, shift_config
 

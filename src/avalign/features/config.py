@@ -45,6 +45,7 @@ class FaceFeatureConfig:
 
     enabled: bool = False
     frame_side: int = 256  # short side of the colour picture given to the face models, pixels
+    version: int = 2  # 2: colour pictures shrunk by halvings then bilinear (was: area filter)
     detect_every_s: float = 0.5  # face detector period, s
     landmarks_every: int = 2  # face mesh every N steps
 
