@@ -202,7 +202,7 @@ def test_benchmark_command_end_to_end(tmp_path):
     files = report["files"]
     assert files["variants"] == ["sync", "early300", "mute", "noise"]
     labels = [row["label"] for row in files["detectors"]]
-    assert labels == ["training-free default", "xcorr (folds)"]
+    assert labels == ["training-free", "xcorr (folds)"]
     for row in files["detectors"]:
         assert row["all"]["files"] == 6 * 4
         assert row["agreement"]["mute"]["value"] == 1.0  # no audio track: always found

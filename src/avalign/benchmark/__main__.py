@@ -220,7 +220,7 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
 
     everything = [s for group in by_fold.values() for s in group]
     if cfg.files.training_free:
-        measure("training-free default", [(everything, [], "training-free")])
+        measure("training-free", [(everything, ["source=null"], "training-free")])
     for detector in [d for d in cfg.run if d in cfg.files.run]:
         for training in cfg.training:
             if training == "synthetic":
