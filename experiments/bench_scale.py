@@ -531,7 +531,7 @@ def detect_costs(label: str, path: Path, source: Path, scratch: Path) -> dict[st
     runs = {
         "bare decode (PyAV, 1 thread)": (bare_decode_command(path), None),
         "detect, source evidence (LagNet)": ([*detect, f"source={source}"], "sources"),
-        "detect, training-free default": (detect, "default"),
+        "detect, training-free default": ([*detect, "source=null"], "default"),
     }
     costs, lines = {}, []
     for name, (command, report_name) in runs.items():

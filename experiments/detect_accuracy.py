@@ -38,7 +38,9 @@ def main() -> None:
         "--fps", type=float, default=25.0, help="feature rate of the training-free default"
     )
     parser.add_argument(
-        "--source", default=None, help="trained model (MLflow run id or .ckpt); default none"
+        "--source",
+        default=None,
+        help="model (MLflow run id, .ckpt, packaged, or null: training-free); default: detect's",
     )
     parser.add_argument(
         "--limit", type=int, default=0, help="check at most this many files (0: all)"

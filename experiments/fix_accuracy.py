@@ -22,8 +22,9 @@ write OUT, detect OUT), and prints:
   sound from the shifted time of the clip's own track; the largest shift, plus 50 ms, cut at
   both ends; clips shorter than 4 s after the cuts, or silent, are skipped).
 
-The detector is detect's: the training-free default, or ``--source`` (a trained run or
-checkpoint), plus any detect key as ``--detect key=value``. Files go under ``--out`` (default
+The detector is detect's default (the packaged LagNet), or ``--source`` (a trained run or
+checkpoint; ``null``: the training-free cross-correlation), plus any detect key as
+``--detect key=value``. Files go under ``--out`` (default
 ``data/experiments/fix_accuracy``; never commit them).
 """
 
@@ -285,7 +286,10 @@ def summarise_drift(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", help="trained model (MLflow run id or .ckpt); default none")
+    parser.add_argument(
+        "--source",
+        help="model (MLflow run id, .ckpt, packaged, or null: training-free); default: detect's",
+    )
     parser.add_argument("--detect", nargs="*", default=[], help="detect settings, key=value")
     parser.add_argument("--clips", type=int, default=6, help="synthetic clips for shifts")
     parser.add_argument("--clip-seconds", type=float, default=30.0)

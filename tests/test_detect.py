@@ -36,7 +36,16 @@ def files(tmp_path_factory):
 def detect(tmp_path, paths, *extra) -> tuple[int, dict]:
     report = tmp_path / "report.json"
     code = run(
-        [*map(str, paths), "--json", str(report), "progress=false", "window_s=4", "hop_s=2", *extra]
+        [
+            *map(str, paths),
+            "--json",
+            str(report),
+            "progress=false",
+            "window_s=4",
+            "hop_s=2",
+            "source=null",
+            *extra,
+        ]
     )
     return code, json.loads(report.read_text())
 

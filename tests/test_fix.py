@@ -36,7 +36,9 @@ def files(tmp_path_factory):
 
 def fix(tmp_path, source, target, *extra) -> tuple[int, dict]:
     report = tmp_path / "fix.json"
-    code = run([str(source), str(target), f"json={report}", "progress=false", *extra])
+    code = run(
+        [str(source), str(target), f"json={report}", "progress=false", "source=null", *extra]
+    )
     return code, json.loads(report.read_text())
 
 

@@ -121,7 +121,7 @@ def drifting(tmp_path_factory):
 def test_drift_of_a_known_tempo_is_measured_and_fixed(drifting, tmp_path):
     truth = 60_000 * (1 / 1.02 - 1)  # ms per minute
     report = tmp_path / "r.json"
-    code = detect([str(drifting), "--json", str(report), "progress=false"])
+    code = detect([str(drifting), "--json", str(report), "progress=false", "source=null"])
     entry = json.loads(report.read_text())["files"][0]
     assert code == 1 and entry["kind"] == "drift" and entry["drift_confidence"] == "high"
     assert entry["drift_ms_per_min"] == pytest.approx(truth, rel=0.2)
@@ -129,7 +129,9 @@ def test_drift_of_a_known_tempo_is_measured_and_fixed(drifting, tmp_path):
     assert abs(entry["offset_at_zero_ms"]) <= 80
     out = tmp_path / "fixed.mp4"
     fixed_report = tmp_path / "f.json"
-    assert fix([str(drifting), str(out), f"json={fixed_report}", "progress=false"]) == 0
+    assert (
+        fix([str(drifting), str(out), f"json={fixed_report}", "progress=false", "source=null"]) == 0
+    )
     result = json.loads(fixed_report.read_text())["files"][0]
     assert result["plan"]["kind"] == "drift"
     assert result["check"]["verdict"] == "in sync" and abs(result["check"]["offset_ms"]) <= 40
