@@ -47,18 +47,20 @@ def test_the_packaged_checkpoint_is_the_recipes_model():
 
 
 def test_detect_uses_the_packaged_model_by_default(tmp_path):
-    """An 8 s clip of jumps and clicks, in sync and with its sound 480 ms late."""
+    """An 8 s clip of jumps and clicks: in sync, its sound 480 ms late, and noise over it."""
     specs = {
         "synced": window_sample("None"),
         "late": window_sample("time_shift", offset_ms=480.0),
+        "noise": window_sample("noise", snr_db=-5.0, noise_seed=3),
     }
     made, _ = write_windows(tmp_path, specs)
     report = tmp_path / "report.json"
-    code = run([str(made["synced"]), str(made["late"]), "--json", str(report), "progress=false"])
+    code = run([*(str(made[k]) for k in specs), "--json", str(report), "progress=false"])
     result = json.loads(report.read_text())
     assert result["model"]["description"] == "LagNet from packaged"
-    synced, late = result["files"]
+    synced, late, noise = result["files"]
     assert synced["verdict"] == "in sync" and synced["p_out_of_sync"] < 0.2
     assert late["kind"] == "time_shift" and late["offset_ms"] == pytest.approx(480, abs=40)
     assert late["p_out_of_sync"] > 0.8
+    assert noise["verdict"] == "audio replaced by noise"  # the sound check, beside the model
     assert code == 1  # one file out of sync, none unreadable, none undecided

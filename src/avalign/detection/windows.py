@@ -119,7 +119,10 @@ def score_windows_trained(
                     index = int(misaligned.argmax())
                     kind, certainty = TYPES[index + 1], float(misaligned[index] / misaligned.sum())
                 checked = sound_checks(features, (a, b))
-                if checked is not None and checked[0] in ("mute", "silent"):
+                # a model without a type head (LagNet) cannot say "noise": the sound check says
+                # it, as on the training-free path (a type head has learned noise itself)
+                sound_problems = ("mute", "silent") + (() if "type_logits" in out else ("noise",))
+                if checked is not None and checked[0] in sound_problems:
                     decided, kind, certainty = True, checked[0], checked[1]
                 offset = float(out["offset_ms"][i]) if "offset_ms" in out else None
                 results.append(
