@@ -139,7 +139,9 @@ def test_drift_of_a_known_tempo_is_measured_and_fixed(drifting, tmp_path):
 
 
 def test_a_lag_head_feeds_the_same_analysis(tmp_path):
-    """A model whose lag head points 3 steps (600 ms at 5 steps/s) late in every window."""
+    """A model whose lag head points 3 steps (600 ms at 5 steps/s) late in every window (and whose
+    type head calls every window a time shift, like the transformer's: the clip's quiet windows
+    between clicks are noise-like, which a model without a type head leaves to the sound check)."""
     import torch
     from omegaconf import OmegaConf
 
@@ -156,6 +158,7 @@ def test_a_lag_head_feeds_the_same_analysis(tmp_path):
             return {
                 "score": torch.full((rows,), 0.9),
                 "lag_logits": logits,
+                "type_logits": torch.tensor([[-4.0, 4.0, -4.0, -4.0, -4.0]]).repeat(rows, 1),
                 "offset_ms": torch.full((rows,), 600.0),
             }
 
