@@ -15,15 +15,17 @@ class CheckpointError(Exception):
     """The given source names no usable checkpoint."""
 
 
-#: Checkpoints that ship inside the package (``source=packaged``), made by a documented recipe:
-#: see ``avalign/models/packaged/README.md``.
+#: The checkpoint that ships inside the package (``source=packaged``), made by a documented
+#: recipe: see ``avalign/models/packaged/README.md``.
 PACKAGED = Path(__file__).resolve().parent / "models" / "packaged" / "lagnet.ckpt"
+#: the ``source`` that names it
+PACKAGED_SOURCE = "packaged"
 
 
 def resolve_checkpoint(source: str, store: str | Path | None = None) -> Path:
     """A local checkpoint path for ``source``: ``packaged`` (the model that ships with avalign),
     a ``.ckpt`` file, or the id of an MLflow run."""
-    if source == "packaged":
+    if source == PACKAGED_SOURCE:
         if not PACKAGED.is_file():
             raise CheckpointError(f"{PACKAGED}: the packaged model is missing from this install")
         return PACKAGED

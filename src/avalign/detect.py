@@ -70,15 +70,14 @@ def set_threads(count: int) -> None:
     torch.set_num_threads(count)
 
 
-#: ``source`` of the model that ships inside the package (avalign/models/packaged/README.md)
-PACKAGED_SOURCE = "packaged"
-
-
 def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
     """(trained model or None, feature settings, description) for the configured model."""
     source = cfg.source
-    if source in (None, PACKAGED_SOURCE) and cfg.get("model") is not None:
-        source = latest_run(cfg, str(cfg.model.name))  # model=<name>: its latest training run
+    if cfg.get("model") is not None:  # model=<name>: its latest training run, over the default
+        from avalign.checkpoints import PACKAGED_SOURCE
+
+        if source in (None, PACKAGED_SOURCE):
+            source = latest_run(cfg, str(cfg.model.name))
     if source is None:
         return (
             None,

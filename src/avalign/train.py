@@ -145,6 +145,13 @@ def fit_best(
     return model, trainer, Path(checkpoint.best_model_path or best_path)
 
 
+def use_torch_threads(cfg: DictConfig) -> None:
+    """Train on ``cfg.torch_threads`` torch threads when it is set (small models train faster on
+    one thread here); otherwise torch's default."""
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
+
+
 def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, float]:
     """Train, validate and test one model; return every logged metric (``stage/metric``).
 
@@ -152,8 +159,7 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
     """
     started = time.time()
     pl.seed_everything(int(cfg.seed), workers=True)
-    if cfg.get("torch_threads"):
-        torch.set_num_threads(int(cfg.torch_threads))
+    use_torch_threads(cfg)
     datamodule, fingerprints = prepare_data(cfg)
     step_ms = 1000.0 / float(cfg.feature.fps)
     model = build_model(cfg.model, *datamodule.input_dims, step_ms=step_ms)

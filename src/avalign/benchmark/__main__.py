@@ -223,12 +223,11 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
         measure("training-free", [(everything, ["source=null"], "training-free")])
     for detector in [d for d in cfg.run if d in cfg.files.run]:
         for training in cfg.training:
+            tag = runner.run_tag(detector, cfg_of[detector], training, bool(cfg.mix_synthetic))
             if training == "synthetic":
                 checkpoint = runner.synthetic_checkpoint(out_dir, detector, cfg_of[detector])
                 jobs = [(everything, [f"source={checkpoint}"], f"{detector}-synthetic")]
             else:
-                mixed = cfg.mix_synthetic and runner.is_self_supervised(cfg_of[detector])
-                tag = f"{detector}+synthetic" if mixed else detector
                 jobs = [
                     (
                         group,
@@ -237,8 +236,7 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
                     )
                     for fold, group in sorted(by_fold.items())
                 ]
-                detector = tag
-            measure(f"{detector} ({training})", jobs)
+            measure(f"{tag} ({training})", jobs)
     return {"variants": [k.name for k in kinds], "detectors": rows}
 
 

@@ -264,13 +264,10 @@ def train_fold(
 
     from avalign.augment import AugmentConfig
     from avalign.datamodule import SyncDataModule
-    from avalign.train import build_model, fit_best, trainer_kwargs
+    from avalign.train import build_model, fit_best, trainer_kwargs, use_torch_threads
 
     pl.seed_everything(int(train_cfg.seed), workers=True)
-    if train_cfg.get("torch_threads"):
-        import torch
-
-        torch.set_num_threads(int(train_cfg.torch_threads))
+    use_torch_threads(train_cfg)
     if clips is not None:
         from avalign.selfsup import ShiftDataModule, shift_config
 
@@ -331,6 +328,13 @@ def fold_clips(
         if role in grouped and bool(features["has_audio"]):
             grouped[role][clip_id] = features
     return grouped
+
+
+def run_tag(detector: str, train_cfg: DictConfig, training: str, mix: bool) -> str:
+    """The name of a detector's row, predictions and fold checkpoints: ``<detector>+synthetic``
+    when a self-supervised detector's folds also learn from the synthetic corpus (``mix``)."""
+    mixed = mix and training == "folds" and is_self_supervised(train_cfg)
+    return f"{detector}+synthetic" if mixed else detector
 
 
 def synthetic_checkpoint(out_dir: Path, detector: str, train_cfg: DictConfig) -> Path:
@@ -429,8 +433,8 @@ def run_detector(
     from avalign.checkpoints import load_model
 
     feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
-    mix = mix and training == "folds" and is_self_supervised(train_cfg)
-    tag = f"{detector}+synthetic" if mix else detector
+    tag = run_tag(detector, train_cfg, training, mix)
+    mix = tag != detector
     target = out_dir / "predictions" / f"{tag}-{training}.csv"
     window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
     timing = target.with_suffix(".seconds.json")
