@@ -25,12 +25,12 @@ from pathlib import Path
 
 import av
 
+from avalign.batch.parallel import limit_threads
 from avalign.datasets.prepared import PreparedSegment
 from avalign.datasets.synthetic import make_clip_spec, write_clip
 from avalign.features.config import FeatureConfig, FlowConfig
 from avalign.features.extract import ExtractJob, extract_video
 from avalign.media.ffmpeg import ffmpeg_exe
-from avalign.parallel import limit_threads
 from avalign.samples.plan import SampleConfig, plan_samples
 
 

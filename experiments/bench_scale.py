@@ -74,7 +74,7 @@ def _compose(name: str, *overrides: str):
     """The composed ``conf/<name>.yaml`` with ``overrides``."""
     from hydra import compose, initialize_config_dir
 
-    from avalign.config import config_dir
+    from avalign.storage.config import config_dir
 
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return compose(config_name=name, overrides=list(overrides))
@@ -93,7 +93,7 @@ def _config(name: str, clips: int, scratch: Path, *overrides: str):
 
 def _samples(clips: int, scratch: Path):
     """The synthetic corpus of ``clips`` clips and its samples (made on first use)."""
-    from avalign.pipeline import generate_samples, prepare_dataset
+    from avalign.features.pipeline import generate_samples, prepare_dataset
 
     cfg = _config("generate", clips, scratch)
     dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=2, progress=False)
@@ -289,7 +289,8 @@ def detect_long_video(minutes: float, scratch: Path) -> None:
 
 def training_throughput(clips: int, scratch: Path) -> None:
     """Samples per second of one training epoch of each model on the cached features."""
-    from avalign.train import build_model, prepare_data
+    from avalign.training.run import build_model, prepare_data
+    from avalign.training.task import SyncTask
 
     datamodule, _ = prepare_data(_config("train", clips, scratch, "logger=none"))
     import pytorch_lightning as pl
@@ -298,6 +299,7 @@ def training_throughput(clips: int, scratch: Path) -> None:
         model_cfg = _config("train", clips, scratch, f"model={name}").model
         model = build_model(model_cfg, *datamodule.input_dims, step_ms=200.0)
         model.set_input_stats(datamodule.stats)
+        SyncTask.attach(model)
         trainer = pl.Trainer(
             max_epochs=2,
             accelerator="cpu",
@@ -491,7 +493,7 @@ def tiny_lagnet(scratch: Path, keep: Path) -> Path:
     epoch: what ``detect`` needs to compute those features (its accuracy does not matter here).
     The same as ``python -m avalign.train experiment=lagnet dataset.num_clips=24
     model.epochs=1 logger=none paths.data_dir=SCRATCH``, keeping the best checkpoint."""
-    from avalign.train import train
+    from avalign.training.run import train
 
     cfg = _config("train", 24, scratch, "experiment=lagnet", "model.epochs=1", "logger=none")
     keep.parent.mkdir(parents=True, exist_ok=True)
@@ -670,8 +672,8 @@ def extraction_with_sources(
     """
     from avalign.datasets.synthetic import make_clip_spec, write_clip
     from avalign.features.clips import extract_clips
+    from avalign.features.pipeline import prepare_dataset
     from avalign.media.probe import probe_media
-    from avalign.pipeline import prepare_dataset
 
     print(f"\n## extraction of all of AVE with the source evidence ({AVE_CLIPS} clips, 2 workers)")
     config = sources_feature_config()
@@ -759,7 +761,7 @@ def real_recipe_training(
     """
     from avalign.datasets.folder import find_videos
     from avalign.media.probe import probe_media
-    from avalign.train import prepare_shift_data
+    from avalign.training.run import prepare_shift_data
 
     print("\n## training of the default real recipe (experiment=lagnet)")
     videos = find_videos(root) if root.is_dir() else []
@@ -832,8 +834,8 @@ def stage_timers() -> Iterator[Counter]:
     face mesh (with its crop), the mouth and face motion crops, the rest of the face tracker,
     the motion features (flow) and the sound features.
     """
-    import avalign.detection.stream as stream
     import avalign.features.face as face
+    import avalign.features.stream as stream
     import avalign.media.decode as decode
 
     totals: Counter = Counter()
@@ -944,7 +946,7 @@ def profile_sources(path: Path, scratch: Path) -> float:
     (one core, as in an extraction worker); then the same with the proposed cheaper colour
     conversion (and gray thumbnail) and with the face mesh every 4th step instead of every 2nd.
     Returns the CPU seconds per step of the unchanged code."""
-    from avalign.detection.stream import stream_features
+    from avalign.features.stream import stream_features
 
     config = sources_feature_config()
     print(f"\n## where the time goes: stream_features with the source evidence on {path.name}")
@@ -1006,7 +1008,7 @@ def detect_proposed_program() -> str:
         + inspect.getsource(_shrink_halving)
         + "\n"
         + inspect.getsource(proposed_shrink)
-        + "\nfrom avalign.detect import run\n\nwith proposed_shrink(False):\n"
+        + "\nfrom avalign.detection.check import run\n\nwith proposed_shrink(False):\n"
         + "    code = run(sys.argv[1:])\nsys.exit(code)\n"
     )
 

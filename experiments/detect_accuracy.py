@@ -18,11 +18,11 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from avalign.config import config_dir, data_dir
-from avalign.detect import check_file, load_detector
-from avalign.failures import FailureLog
+from avalign.batch.failures import FailureLog
+from avalign.detection.check import check_file, load_detector
+from avalign.features.pipeline import generate_samples, materialize_samples, prepare_dataset
 from avalign.media.errors import MediaError
-from avalign.pipeline import generate_samples, materialize_samples, prepare_dataset
+from avalign.storage.config import config_dir, data_dir
 
 KINDS = {
     "mute": {"mute", "silent"},

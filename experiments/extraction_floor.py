@@ -39,12 +39,12 @@ import torch
 import torchaudio
 from bench_extraction import bare_decode, benchmark_clips, extraction
 
+from avalign.batch.parallel import limit_threads
 from avalign.datasets.prepared import PreparedSegment
 from avalign.features.audio import _mfcc_transform
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import step_boundaries
 from avalign.media.decode import _decode_shown, _open_video, decode_audio, shrink
-from avalign.parallel import limit_threads
 from avalign.samples.perturb import render_sample_audio
 from avalign.samples.plan import SampleConfig, plan_samples
 

@@ -41,18 +41,18 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 from tqdm.auto import tqdm
 
-from avalign.config import config_dir
 from avalign.datasets.synthetic import write_clip
 from avalign.datasets.synthetic.config import CATEGORIES
 from avalign.datasets.synthetic.plan import make_clip_spec
-from avalign.detect import load_detector
-from avalign.fix import fix_file
+from avalign.detection.check import load_detector
+from avalign.fixing.resync import fix_file
 from avalign.media.decode import decode_audio
 from avalign.media.errors import MediaError
 from avalign.media.probe import probe_media
 from avalign.samples.materialize import encode_sample
 from avalign.samples.perturb import change_tempo, source_window
 from avalign.samples.plan import SampleSpec
+from avalign.storage.config import config_dir
 
 SR = 48000
 SHIFTS = (-2000, -1000, -300, -100, 0, 100, 300, 1000, 2000)
@@ -226,7 +226,7 @@ def summarise_shifts(rows: list[dict], title: str) -> None:
 def drift_rows(sources: list[Path], tempos, folder: Path, detector, cfg) -> list[dict]:
     rows = []
     folder.mkdir(parents=True, exist_ok=True)
-    from avalign.detect import check_file
+    from avalign.detection.check import check_file
 
     for source in sources:
         audio = decode_audio(source, SR)

@@ -34,13 +34,13 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
-from avalign import tracking
-from avalign.checkpoints import load_model, resolve_checkpoint
-from avalign.config import config_dir
 from avalign.features.cache import FeatureCache
-from avalign.inputs import SampleInputs, collate
-from avalign.pipeline import data_stages
-from avalign.train import build_model
+from avalign.features.pipeline import data_stages
+from avalign.models.checkpoints import load_model, resolve_checkpoint
+from avalign.models.inputs import SampleInputs, collate
+from avalign.storage import tracking
+from avalign.storage.config import config_dir
+from avalign.training.run import build_model
 
 
 def model_offset(model) -> Callable[[dict[str, np.ndarray]], float]:

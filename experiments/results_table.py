@@ -16,8 +16,8 @@ import time
 
 from hydra import compose, initialize_config_dir
 
-from avalign.config import config_dir
-from avalign.train import train
+from avalign.storage.config import config_dir
+from avalign.training.run import train
 
 RUNS = [
     ("threshold", ["model=threshold"]),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from avalign.detect import run
-from avalign.detection.stream import stream_features
+from avalign.detection.check import run
 from avalign.features.config import FeatureConfig
+from avalign.features.stream import stream_features
 from media import make_video, truncate, window_sample, write_windows
 
 SR = 16000

@@ -301,10 +301,10 @@ def test_mouth_of_an_encoded_talking_face_moves_with_its_voice(tmp_path, models)
 def test_face_evidence_is_the_same_in_samples_and_whole_clips(tmp_path, models):
     """`feature.face.enabled`: a window extracted as a sample and the same steps of the whole clip
     carry the same mouth curve, and the model's visual token gains the face values."""
-    from avalign.detection.stream import stream_features
     from avalign.features.config import FaceFeatureConfig, FeatureConfig
     from avalign.features.extract import file_features
-    from avalign.inputs import visual_tokens
+    from avalign.features.stream import stream_features
+    from avalign.models.inputs import visual_tokens
 
     path = tmp_path / "talking.mp4"
     _write_talking_face(path, speech_sequence(150, seed=5))  # 6 s

@@ -17,7 +17,7 @@ import pytest
 from avalign.features.cache import FeatureCache, write_npz
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import extract_samples, file_features, shard_of
-from avalign.pipeline import extract_features, generate_samples, prepare_dataset
+from avalign.features.pipeline import extract_features, generate_samples, prepare_dataset
 from media import event_times, make_video, write_ave_root
 
 SECONDS = 6.0

@@ -10,9 +10,9 @@ import av
 import numpy as np
 import pytest
 
-from avalign.fix import EXIT_FAILED, EXIT_REFUSED, RefusedError, plan_fix, run
+from avalign.fixing.resync import EXIT_FAILED, EXIT_REFUSED, RefusedError, plan_fix, run
+from avalign.fixing.retime import retime_samples
 from avalign.media.decode import decode_audio
-from avalign.media.retime import retime_samples
 from avalign.samples.materialize import encode_sample
 from media import make_video, render_audio, truncate, window_sample, write_windows
 
@@ -154,8 +154,8 @@ def test_an_edit_moves_each_part_by_its_own_offset():
 
 def test_every_stream_and_the_metadata_are_kept(tmp_path):
     """Two audio streams (AAC stereo, MP3 in French), subtitles, a title: all survive the fix."""
+    from avalign.fixing.retime import retime_file
     from avalign.media.ffmpeg import run_ffmpeg
-    from avalign.media.retime import retime_file
 
     source = make_video(tmp_path / "a.mp4", seconds=3.0, sample_rate=44100)
     (tmp_path / "s.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nhello\n")

@@ -9,8 +9,8 @@ import nbformat
 from hydra import compose, initialize_config_dir
 from nbclient import NotebookClient
 
-from avalign.config import config_dir
-from avalign.train import train
+from avalign.storage.config import config_dir
+from avalign.training.run import train
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "compare_runs.ipynb"
 

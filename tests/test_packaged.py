@@ -11,10 +11,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from avalign.checkpoints import PACKAGED, load_model, resolve_checkpoint
-from avalign.config import config_dir
-from avalign.detect import run
+from avalign.detection.check import run
 from avalign.features.config import FeatureConfig
+from avalign.models.checkpoints import PACKAGED, load_model, resolve_checkpoint
+from avalign.storage.config import config_dir
 from media import window_sample, write_windows
 
 #: the recipe that made the packaged checkpoint (avalign/models/packaged/README.md)

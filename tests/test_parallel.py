@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from avalign.parallel import parallel_map
+from avalign.batch.parallel import parallel_map
 
 
 def test_each_item_gets_its_result_or_its_own_error():
@@ -38,7 +38,7 @@ def test_workers_do_not_reimport_the_entry_module(tmp_path):
             """
             import heavy_import  # what an entry point loads for itself
             import work_items
-            from avalign.parallel import parallel_map
+            from avalign.batch.parallel import parallel_map
 
             ENTRY_MARKER = True
             if __name__ == "__main__":
@@ -67,7 +67,7 @@ def test_concurrent_writers_of_one_failures_report_do_not_collide(tmp_path):
     its own temporary file before the atomic rename (a shared one made the loser crash)."""
     report = tmp_path / "extract_failures.csv"
     script = (
-        "import sys; from pathlib import Path; from avalign.failures import FailureLog\n"
+        "import sys; from pathlib import Path; from avalign.batch.failures import FailureLog\n"
         "log = FailureLog('extract'); log.error(Path('a.mp4'), 'broken', 's1')\n"
         f"for _ in range(300): log.write_csv(Path({str(report)!r}))\n"
     )

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from avalign.batch.failures import read_failures
 from avalign.datasets.ave import prepare_ave
 from avalign.datasets.folder import prepare_folder, video_id_for
 from avalign.datasets.prepared import PREPARE_VERSION, PreparedDataset
-from avalign.failures import read_failures
-from avalign.layout import dataset_dir
-from avalign.pipeline import dataset_settings, prepare_dataset
+from avalign.features.pipeline import dataset_settings, prepare_dataset
+from avalign.storage.layout import dataset_dir
 from conftest import SHARED_AVE
 from media import make_video, truncate, write_ave_root
 from media_streams import as_transport_stream, clip_with_sound, cut_with_edit_list

@@ -6,7 +6,7 @@ import base64
 from html.parser import HTMLParser
 from pathlib import Path
 
-from avalign.detect import run
+from avalign.detection.check import run
 from avalign.media.decode import decode_audio
 from avalign.samples.materialize import encode_sample
 from avalign.samples.perturb import render_sample_audio

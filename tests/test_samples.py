@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from avalign.datasets.prepared import END_SLACK_S, PreparedSegment
+from avalign.features.pipeline import extract_features, generate_samples, prepare_dataset
 from avalign.media.decode import decode_audio, decode_frames_at
 from avalign.media.errors import MediaError
-from avalign.pipeline import extract_features, generate_samples, prepare_dataset
 from avalign.samples.materialize import (
     SEEK_MARGIN_S,
     MaterializeJob,

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from avalign import tracking
 from avalign.features.config import FeatureConfig
 from avalign.samples.metadata import read_metadata
+from avalign.storage import tracking
 
 TINY = ["dataset.num_clips=8", "generate.draws_per_segment=1", "progress=false", "workers=1"]
 

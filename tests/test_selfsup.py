@@ -8,9 +8,9 @@ import torch
 
 from avalign.features.clips import shifted_window
 from avalign.features.config import FeatureConfig
-from avalign.inputs import collate
+from avalign.models.inputs import collate
 from avalign.models.lagnet import LagNet, grid_and_face
-from avalign.selfsup import ShiftConfig, ShiftDataModule, ShiftedWindows, fixed_windows
+from avalign.training.selfsup import ShiftConfig, ShiftDataModule, ShiftedWindows, fixed_windows
 
 FPS = 25.0
 

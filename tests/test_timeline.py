@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avalign.detect import run as detect
+from avalign.detection.check import run as detect
 from avalign.detection.evidence import (
     correlation_evidence,
     from_probabilities,
@@ -18,7 +18,7 @@ from avalign.detection.evidence import (
 from avalign.detection.timeline import fit_timeline
 from avalign.detection.verdict import _changing_verdict
 from avalign.detection.windows import window_spans
-from avalign.fix import run as fix
+from avalign.fixing.resync import run as fix
 from avalign.media.decode import decode_audio
 from avalign.samples.materialize import encode_sample
 from avalign.samples.perturb import change_tempo
@@ -145,7 +145,7 @@ def test_a_lag_head_feeds_the_same_analysis(tmp_path):
     import torch
     from omegaconf import OmegaConf
 
-    from avalign.detect import check_file
+    from avalign.detection.check import check_file
     from avalign.features.config import FeatureConfig
 
     class LagHead:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from avalign import tracking
-from avalign.checkpoints import load_model, resolve_checkpoint
-from avalign.config import config_dir
-from avalign.evaluate import evaluate
-from avalign.train import train
+from avalign.models.checkpoints import load_model, resolve_checkpoint
+from avalign.storage import tracking
+from avalign.storage.config import config_dir
+from avalign.training.evaluation import evaluate
+from avalign.training.run import train
 
 MODELS = ("threshold", "mlp", "transformer", "xcorr")
 TINY = ["dataset.num_clips=20", "generate.draws_per_segment=2", "progress=false", "workers=1"]
@@ -110,7 +110,7 @@ def test_mlflow_run_has_config_metrics_plots_and_checkpoint(tiny):
     _base, overrides = tiny
     cfg = compose_config("train", [*overrides, "model=threshold"])
     train(cfg)
-    from avalign import tracking
+    from avalign.storage import tracking
 
     client = tracking.client(cfg.logger.db_path)
     experiment = client.get_experiment_by_name(cfg.logger.experiment_name)
@@ -140,7 +140,7 @@ def test_evaluate_on_another_dataset(tiny, tmp_path):
     base, overrides = tiny
     cfg = compose_config("train", [*overrides, "model=mlp", "model.epochs=2"])
     train(cfg)
-    from avalign import tracking
+    from avalign.storage import tracking
 
     client = tracking.client(cfg.logger.db_path)
     experiment = client.get_experiment_by_name(cfg.logger.experiment_name)
@@ -207,7 +207,7 @@ def test_multirun_makes_one_child_run_per_job_under_one_parent(tiny, tmp_path, s
         base,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    from avalign import tracking
+    from avalign.storage import tracking
 
     client = tracking.client(db)
     experiment = client.get_experiment_by_name("avalign")
@@ -234,7 +234,7 @@ def test_detect_with_a_trained_transformer_uses_its_lag_head(tiny, tmp_path):
     offset from the lag head (not from the training-free correlation)."""
     import json
 
-    from avalign.detect import run
+    from avalign.detection.check import run
 
     base, overrides = tiny
     train(compose_config("train", [*overrides, "model=transformer", "model.epochs=1"]))

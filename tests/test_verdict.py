@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from avalign.benchmark.plots import reliability_figure
 from avalign.benchmark.tracking import metrics_of
 from avalign.detection.evidence import lag_head_evidence
 from avalign.detection.timeline import fit_timeline
 from avalign.detection.verdict import PosteriorRule, posterior_verdict, sync_probability
-from avalign.plots import reliability_figure
 
 FPS = 25.0
 LAGS = range(-50, 51)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from avalign.config import NothingUsable, hydra_main
-from avalign.pipeline import data_stages
+from avalign.features.pipeline import data_stages
+from avalign.storage.config import NothingUsable, hydra_main
 
 
 @hydra_main("extract")

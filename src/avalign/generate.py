@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from avalign.config import NothingUsable, data_dir, hydra_main
-from avalign.pipeline import generate_samples, prepare_dataset
+from avalign.features.pipeline import generate_samples, prepare_dataset
+from avalign.storage.config import NothingUsable, data_dir, hydra_main
 
 
 @hydra_main("generate")

@@ -45,8 +45,8 @@ def train_config(cfg: DictConfig, detector: str | None) -> DictConfig:
 
 def load_clips(cfg: DictConfig, plain_train: DictConfig) -> tuple[str, Path, list[BenchmarkClip]]:
     """(set name, clip root, measured clips) of the configured source."""
+    from avalign.batch.failures import FailureLog
     from avalign.benchmark import sources
-    from avalign.failures import FailureLog
 
     failures = FailureLog("benchmark")
     kind = str(cfg.source)
@@ -58,8 +58,8 @@ def load_clips(cfg: DictConfig, plain_train: DictConfig) -> tuple[str, Path, lis
         root = Path(cfg.root).expanduser().resolve()
         candidates = sources.folder_candidates(root)
     elif kind == "synthetic":
-        from avalign.config import data_dir
-        from avalign.pipeline import prepare_dataset
+        from avalign.features.pipeline import prepare_dataset
+        from avalign.storage.config import data_dir
 
         def prepare():
             stage = prepare_dataset(
@@ -88,9 +88,9 @@ def run(argv: list[str]) -> int:
 
     from avalign.benchmark import runner
     from avalign.benchmark.files import materialize_files, plan_files, variants
-    from avalign.config import config_dir
     from avalign.features.config import FeatureConfig
-    from avalign.train import train
+    from avalign.storage.config import config_dir
+    from avalign.training.run import train
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     started = time.time()

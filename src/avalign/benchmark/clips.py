@@ -29,7 +29,6 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from avalign.atomic import atomic_target
 from avalign.benchmark.manifest import (
     MANIFEST_NAME,
     ClipCheck,
@@ -41,6 +40,7 @@ from avalign.benchmark.manifest import (
     read_manifest,
     verify_clips,
 )
+from avalign.storage.atomic import atomic_target
 
 DEFAULT_URL = "https://github.com/{repo}.git"  # {repo} = OWNER/NAME
 GIT_TIMEOUT_S = 1800  # one git command (a fetch of a large blob on a slow line)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avalign.batch.parallel import parallel_map
 from avalign.benchmark.metrics import (
     weighted_auroc,
     weighted_bootstrap,
@@ -27,10 +28,9 @@ from avalign.benchmark.metrics import (
     weighted_median,
 )
 from avalign.benchmark.windows import BenchmarkClip, offset_fits
-from avalign.fingerprint import stable_int
-from avalign.parallel import parallel_map
 from avalign.samples.materialize import MaterializeJob, materialize_video, sample_file
 from avalign.samples.plan import SampleSpec, group_by_video
+from avalign.storage.fingerprint import stable_int
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def file_reliability(
     muted, noisy): the diagram as ``plots/reliability-<label>.png`` and its ECE."""
     import matplotlib.pyplot as plt
 
-    from avalign.plots import reliability_figure
+    from avalign.benchmark.plots import reliability_figure
 
     chosen = [s for s in specs if records.get(s.sample_id, {}).get("p_out_of_sync") is not None]
     if not chosen:

@@ -39,9 +39,9 @@ from avalign.benchmark.windows import BenchmarkClip, WindowProtocol, plan_window
 from avalign.features.cache import CacheError, FeatureCache
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import extract_samples
-from avalign.fingerprint import fingerprint
-from avalign.inputs import SampleInputs, model_arrays
+from avalign.models.inputs import SampleInputs, model_arrays
 from avalign.samples.plan import SampleSpec
+from avalign.storage.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +184,8 @@ def clip_window_inputs(
     progress: bool,
 ) -> dict[str, SampleInputs]:
     """Whole-clip features of every clip (cached), then every window's inputs from them."""
+    from avalign.batch.parallel import parallel_map
     from avalign.features.clips import extract_clips
-    from avalign.parallel import parallel_map
     from avalign.samples.plan import group_by_video
 
     config = dataclasses.replace(config, save_frames=False)
@@ -262,14 +262,14 @@ def train_fold(
     """
     import pytorch_lightning as pl
 
-    from avalign.augment import AugmentConfig
-    from avalign.datamodule import SyncDataModule
-    from avalign.train import build_model, fit_best, trainer_kwargs, use_torch_threads
+    from avalign.training.augment import AugmentConfig
+    from avalign.training.datamodule import SyncDataModule
+    from avalign.training.run import build_model, fit_best, trainer_kwargs, use_torch_threads
 
     pl.seed_everything(int(train_cfg.seed), workers=True)
     use_torch_threads(train_cfg)
     if clips is not None:
-        from avalign.selfsup import ShiftDataModule, shift_config
+        from avalign.training.selfsup import ShiftDataModule, shift_config
 
         module = ShiftDataModule(
             {**clips, "test": {}},
@@ -349,9 +349,9 @@ def synthetic_checkpoint(out_dir: Path, detector: str, train_cfg: DictConfig) ->
 def extra_clips(train_cfg: DictConfig, config: FeatureConfig) -> dict[str, dict]:
     """The whole-clip features of the training split of the detector's own dataset (the
     synthetic corpus by default), to mix into a fold's training clips (``mix_synthetic``)."""
-    from avalign.config import data_dir
-    from avalign.pipeline import prepare_dataset
-    from avalign.selfsup import clips_by_split
+    from avalign.features.pipeline import prepare_dataset
+    from avalign.storage.config import data_dir
+    from avalign.training.selfsup import clips_by_split
 
     stage = prepare_dataset(train_cfg.dataset, data_dir(train_cfg), progress=False)
     videos = {
@@ -376,7 +376,7 @@ PREDICTION_COLUMNS = (
 
 
 def write_predictions(path: Path, rows: list[dict]) -> None:
-    from avalign.atomic import atomic_target
+    from avalign.storage.atomic import atomic_target
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_target(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
@@ -430,7 +430,7 @@ def run_detector(
     mix: bool = False,
 ) -> DetectorRun:
     """Predictions of one detector trained one way (read back when already computed)."""
-    from avalign.checkpoints import load_model
+    from avalign.models.checkpoints import load_model
 
     feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
     tag = run_tag(detector, train_cfg, training, mix)

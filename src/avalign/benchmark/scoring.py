@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from avalign.benchmark.windows import WindowProtocol
-from avalign.inputs import SampleInputs, collate
+from avalign.models.inputs import SampleInputs, collate
 
 BATCH = 128
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from avalign.batch.failures import FailureLog
+from avalign.batch.parallel import parallel_map
 from avalign.benchmark.windows import BenchmarkClip
 from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos, video_id_for
-from avalign.failures import FailureLog
 from avalign.media.decode import decode_audio
 from avalign.media.probe import probe_media
-from avalign.parallel import parallel_map
 
 log = logging.getLogger(__name__)
 

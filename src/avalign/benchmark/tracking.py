@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from avalign import tracking
+from avalign.storage import tracking
 
 EXPERIMENT = "avalign-benchmark"
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avalign.fingerprint import stable_int
 from avalign.samples.plan import NONE, SampleSpec
+from avalign.storage.fingerprint import stable_int
 
 SYNCED, SHIFTED, MUTE, NOISE = NONE, "time_shift", "mute", "noise"
 

@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
+from avalign.batch.failures import FailureLog
 from avalign.datasets.annotations import (
     DEFAULT_MAX_TIME_S,
     Segment,
@@ -25,7 +26,6 @@ from avalign.datasets.prepared import (
 )
 from avalign.datasets.probing import probe_sources
 from avalign.datasets.splits import SPLITS, random_video_splits, resolve_overlaps
-from avalign.failures import FailureLog
 from avalign.media.probe import MediaInfo
 
 log = logging.getLogger(__name__)

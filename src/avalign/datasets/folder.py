@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avalign.batch.failures import FailureLog
 from avalign.datasets.ave import DatasetError
 from avalign.datasets.prepared import (
     PreparedDataset,
@@ -28,7 +29,6 @@ from avalign.datasets.prepared import (
 )
 from avalign.datasets.probing import probe_sources
 from avalign.datasets.splits import SPLITS, random_video_splits
-from avalign.failures import FailureLog
 
 log = logging.getLogger(__name__)
 

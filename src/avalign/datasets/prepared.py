@@ -16,15 +16,16 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from avalign.atomic import atomic_target
 from avalign.media.probe import MediaInfo
+from avalign.storage.atomic import atomic_target
 
 ANNOTATIONS_CSV = "annotations.csv"
 DATASET_JSON = "dataset.json"
 FAILURES_CSV = "prepare_failures.csv"
 
 #: Bump when the meaning of ``annotations.csv`` changes: it is part of the prepared dataset's
-#: fingerprint (`avalign.pipeline.dataset_settings`), so an older dataset is rebuilt, never read.
+#: fingerprint (`avalign.features.pipeline.dataset_settings`), so an older dataset is rebuilt,
+#: never read.
 #: 2: picture durations leave out what edit lists hide; rows carry the real sound's extent.
 PREPARE_VERSION = 2
 

@@ -6,11 +6,11 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
+from avalign.batch.failures import FailureLog
+from avalign.batch.parallel import parallel_map
 from avalign.datasets.prepared import END_SLACK_S, media_extent
-from avalign.failures import FailureLog
 from avalign.media.errors import MediaError
 from avalign.media.probe import DURATION_SLACK_S, MIN_DURATION_S, MediaInfo, probe_media
-from avalign.parallel import parallel_map
 
 
 def stream_notes(info: MediaInfo) -> tuple[str, ...]:

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from avalign.inputs import audio_curve
 from avalign.models.correlation import correlate_curves
+from avalign.models.inputs import audio_curve
 
 #: Share of a window's probability spread evenly over all lags (a window that is plain wrong).
 OUTLIER_SHARE = 0.05

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from avalign.atomic import atomic_target
+from avalign.storage.atomic import atomic_target
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def file_page(record: dict, extras: dict | None) -> FilePage:
     """The page of one checked file (no figure for a file that could not be read)."""
     if record.get("status") != "ok" or not extras:
         return FilePage(record, None)
-    from avalign.inputs import audio_curve
-    from avalign.plots import detection_figure
+    from avalign.detection.plots import detection_figure
+    from avalign.models.inputs import audio_curve
 
     features = extras["features"]
     figure = detection_figure(

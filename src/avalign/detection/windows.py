@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from avalign.inputs import TYPES, SampleInputs, audio_curve, collate
 from avalign.models.correlation import correlate_curves, parabolic_offset
+from avalign.models.inputs import TYPES, SampleInputs, audio_curve, collate
 
 if TYPE_CHECKING:  # the training-free default never imports the training framework
     from avalign.models.base import SyncModel

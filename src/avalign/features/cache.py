@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avalign.atomic import atomic_target
 from avalign.features.config import FeatureConfig
+from avalign.storage.atomic import atomic_target
 
 CONFIG_JSON = "feature_config.json"
 

@@ -3,8 +3,9 @@
 A window of a clip with its sound moved by ``k`` steps is the clip's picture features at steps
 ``[a, a + W)`` beside its sound features at steps ``[a - k, a - k + W)``: no new decoding, no
 padding, and any number of shifts per window. Self-supervised training draws such windows by the
-thousand (`avalign.selfsup`); the benchmark can score its windows the same way. The features of
-a whole clip are those that ``detect`` computes for a whole file (`detection.stream`), so a
+thousand (`avalign.training.selfsup`); the benchmark can score its windows the same way. The
+features of a whole clip are those that ``detect`` computes for a whole file
+(`avalign.features.stream`), so a
 model trained on them sees what it will see in use.
 
 One NPZ per clip in a folder named by the feature settings (the sample cache's format: atomic
@@ -20,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avalign.failures import FailureLog
+from avalign.batch.failures import FailureLog
+from avalign.batch.parallel import parallel_map
 from avalign.features.cache import CacheError, FeatureCache
 from avalign.features.config import FeatureConfig
-from avalign.parallel import parallel_map
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def extract_clip(job: ClipJob) -> str:
     """Compute and store one clip's per-step features; "cached" when already stored."""
     import cv2
 
-    from avalign.detection.stream import stream_features
+    from avalign.features.stream import stream_features
 
     cache = FeatureCache(job.cache_dir, job.config)
     if cache.is_done(job.clip_id):

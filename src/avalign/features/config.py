@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from avalign.fingerprint import fingerprint
+from avalign.storage.fingerprint import fingerprint
 
 #: Bump when the meaning of a stored feature changes, so old caches are not reused.
 FEATURE_VERSION = 5  # 5: frames of 4x the thumbnail or more are halved first (`shrink`)

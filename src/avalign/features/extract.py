@@ -16,14 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from avalign.failures import FailureLog
+from avalign.batch.failures import FailureLog
+from avalign.batch.parallel import parallel_map
 from avalign.features.audio import audio_features
 from avalign.features.cache import FeatureCache
 from avalign.features.config import FeatureConfig
 from avalign.features.visual import FlowEstimator, motion_features
 from avalign.media.decode import decode_audio, decode_frames_at
 from avalign.media.errors import MediaError
-from avalign.parallel import parallel_map
 from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
 from avalign.samples.plan import SampleSpec, group_by_video
 

@@ -1,2 +1,6 @@
-"""The detectors: seed Methods 1 and 2 (threshold, MLP), a cross-modal transformer, and Fourier
-cross-correlation. Each is a LightningModule built on `avalign.models.base.SyncModel`."""
+"""The detectors: what they are, apart from how they are trained (`avalign.training`).
+
+Seed Methods 1 and 2 (threshold, MLP), a cross-modal transformer, Fourier cross-correlation and
+LagNet, each a LightningModule built on `avalign.models.base.SyncModel`; the inputs they read
+(`inputs`), and loading a trained one from a checkpoint or an MLflow run (`checkpoints`).
+"""

@@ -1,27 +1,21 @@
-"""What every sync detector shares: normalised inputs, a decision threshold, and evaluation.
+"""What every sync detector shares: normalised inputs, a decision threshold, its own loss.
 
 A model maps a batch to a per-sample ``score`` (higher = more likely misaligned) and, if it can,
-a misalignment type and an offset estimate. This base class turns scores into decisions with the
-threshold θ (fixed, or chosen on the validation split to maximise F1 when ``theta`` is None),
-computes every metric of `avalign.metrics` per split under ``stage/metric`` names, and keeps the
-last scores of each split so that the training script can plot them.
+a misalignment type and an offset estimate; it turns scores into decisions with the threshold θ
+(fixed, or chosen on the validation split when ``theta`` is None). How it is stepped, judged and
+recorded during training is not its business: Lightning's step hooks hand over to the attached
+task (`avalign.training.task.SyncTask`), which computes the metrics and chooses θ.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 
-from avalign.inputs import InputStats
-from avalign.metrics import best_theta, classification_metrics, offset_metrics
-
-# Epoch metrics are computed from outputs gathered from every process (identical on all ranks)
-# and logged from rank 0 only, so Lightning's advice to reduce them with sync_dist does not apply.
-warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+from avalign.models.inputs import InputStats
 
 
 class SyncModel(pl.LightningModule):
@@ -51,9 +45,7 @@ class SyncModel(pl.LightningModule):
         self.register_buffer("audio_mean", torch.zeros(audio_dim))
         self.register_buffer("audio_std", torch.ones(audio_dim))
         self.feature_settings: dict[str, Any] = {}  # the features it was trained on (set by train)
-        self._outputs: dict[str, list[dict[str, torch.Tensor]]] = {}
-        self.collected: dict[str, dict[str, torch.Tensor]] = {}
-        self.theta_curve_data: dict[str, Any] | None = None
+        self.task = None  # how it is trained and judged: `avalign.training.task.SyncTask`
 
     # ----------------------------------------------------------------- inputs
     def set_input_stats(self, stats: InputStats) -> None:
@@ -79,36 +71,36 @@ class SyncModel(pl.LightningModule):
         """1 (misaligned) where the score reaches θ."""
         return (scores >= self.theta).long()
 
-    # ------------------------------------------------------------ evaluation
-    def _collect(self, stage: str, batch: dict, out: dict[str, torch.Tensor]) -> None:
-        record = {
-            "score": out["score"].detach(),
-            "target": batch["target"],
-            "type_index": batch["type_index"],
-            "offset_ms": batch["offset_ms"],
-        }
-        if "offset_ms" in out:
-            record["offset_pred_ms"] = out["offset_ms"].detach()
-        self._outputs.setdefault(stage, []).append(record)
+    # ------------------------------------------------------ training (delegated)
+    # How a detector is taught and judged (steps, metrics, θ chosen on validation) is the task's
+    # job (`avalign.training.task.SyncTask`, attached by the training code), as pyannote-audio
+    # separates a Model from its Task: the model only says what it is and what it outputs.
+    def _attached_task(self):
+        if self.task is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no training task: attach one "
+                "(model.task = avalign.training.task.SyncTask()) before fitting or testing it"
+            )
+        return self.task
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._attached_task().training_step(self, batch)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        out = self(batch)
-        self._collect("val", batch, out)
-        loss = self.loss(batch, out) if self.trainable else None
-        if loss is not None:
-            self.log("val/loss", loss, batch_size=len(batch["target"]), sync_dist=True)
+        self._attached_task().validation_step(self, batch)
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self._collect("test", batch, self(batch))
+        self._attached_task().test_step(self, batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._attached_task().evaluate(self, "val")
+
+    def on_test_epoch_end(self) -> None:
+        self._attached_task().evaluate(self, "test")
 
     def loss(self, batch: dict, out: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """Training loss; models without parameters to learn return None."""
         return None
-
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self.loss(batch, self(batch))
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["target"]))
-        return loss
 
     def adamw(self, cosine: bool = False):
         """AdamW at ``hparams.lr``/``weight_decay``; with ``cosine``, annealed over the epochs."""
@@ -126,41 +118,6 @@ class SyncModel(pl.LightningModule):
             optimizer, T_max=self.trainer.max_epochs
         )
         return {"optimizer": optimizer, "lr_scheduler": schedule}
-
-    def _gathered(self, stage: str) -> dict[str, torch.Tensor]:
-        records = self._outputs.pop(stage, [])
-        merged = {k: torch.cat([r[k] for r in records]) for k in records[0]} if records else {}
-        if merged and self.trainer is not None and self.trainer.world_size > 1:
-            merged = {k: self.all_gather(v).reshape(-1, *v.shape[1:]) for k, v in merged.items()}
-        return merged
-
-    def _evaluate(self, stage: str) -> None:
-        data = self._gathered(stage)
-        if not data:
-            return
-        scores = data["score"].float().cpu()
-        targets = data["target"].cpu()
-        if stage == "val" and self.tune_theta and targets.min() != targets.max():
-            self.theta.fill_(best_theta(scores, targets))
-        metrics = classification_metrics(
-            scores, targets, float(self.theta), data["type_index"].cpu(), data["offset_ms"].cpu()
-        )
-        if "offset_pred_ms" in data:
-            metrics.update(
-                offset_metrics(
-                    data["offset_pred_ms"].cpu(), data["offset_ms"].cpu(), data["type_index"].cpu()
-                )
-            )
-        metrics["theta"] = float(self.theta)
-        self.collected[stage] = {k: v.cpu() for k, v in data.items()}
-        if not self.trainer.sanity_checking:
-            self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, rank_zero_only=True)
-
-    def on_validation_epoch_end(self) -> None:
-        self._evaluate("val")
-
-    def on_test_epoch_end(self) -> None:
-        self._evaluate("test")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Record the class and feature settings, so any checkpoint can be rebuilt and fed."""

@@ -35,9 +35,9 @@ import math
 import torch
 from torch import nn
 
-from avalign.inputs import FACE_KEYS, TYPES
 from avalign.models.base import SyncModel
 from avalign.models.correlation import circular_overlap, parabolic_offset
+from avalign.models.inputs import FACE_KEYS, TYPES
 
 SYNCED, TIME_SHIFT = TYPES.index("None"), TYPES.index("time_shift")
 NO_LAG = tuple(TYPES.index(t) for t in ("mute", "noise"))

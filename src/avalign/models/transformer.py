@@ -30,9 +30,9 @@ import math
 import torch
 from torch import nn
 
-from avalign.inputs import TYPES
 from avalign.models.base import SyncModel
 from avalign.models.correlation import circular_overlap, parabolic_offset
+from avalign.models.inputs import TYPES
 
 MODALITIES = ("both", "audio", "video")
 TIME_SHIFT = TYPES.index("time_shift")

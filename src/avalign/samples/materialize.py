@@ -25,12 +25,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-from avalign.atomic import atomic_target
 from avalign.media.decode import TIME_EPS, decode_audio
 from avalign.media.errors import MediaError
 from avalign.media.ffmpeg import run_ffmpeg
 from avalign.samples.perturb import NotEnoughAudioError, render_sample_audio
 from avalign.samples.plan import SampleSpec
+from avalign.storage.atomic import atomic_target
 
 SAMPLES_FOLDER = "generated_samples"
 #: ffmpeg's demuxer seeks this far before the keyframe that the cut decodes from: it seeks a

@@ -12,8 +12,8 @@ import csv
 import math
 from pathlib import Path
 
-from avalign.atomic import atomic_target
 from avalign.samples.plan import SampleSpec
+from avalign.storage.atomic import atomic_target
 
 METADATA_CSV = "generated_samples_metadata.csv"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from avalign.datasets.prepared import PreparedSegment
-from avalign.fingerprint import fingerprint, stable_int
+from avalign.storage.fingerprint import fingerprint, stable_int
 
 MISALIGNMENT_TYPES = ("time_shift", "noise", "mute", "distort")
 NONE = "None"

@@ -16,11 +16,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from avalign.augment import AugmentConfig, AugmentedSamples
 from avalign.features.cache import CacheError, FeatureCache
 from avalign.features.config import FeatureConfig
-from avalign.inputs import TYPES, InputStats, SampleInputs, collate, model_arrays
+from avalign.models.inputs import TYPES, InputStats, SampleInputs, collate, model_arrays
 from avalign.samples.metadata import read_metadata
+from avalign.training.augment import AugmentConfig, AugmentedSamples
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from torchmetrics.functional.classification import (
     binary_recall,
 )
 
-from avalign.inputs import TYPES
+from avalign.models.inputs import TYPES
 
 #: |offset| bins (ms) for recall by shift size: < 250, 250-1000, >= 1000.
 SHIFT_BINS = (

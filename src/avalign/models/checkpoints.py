@@ -17,7 +17,7 @@ class CheckpointError(Exception):
 
 #: The checkpoint that ships inside the package (``source=packaged``), made by a documented
 #: recipe: see ``avalign/models/packaged/README.md``.
-PACKAGED = Path(__file__).resolve().parent / "models" / "packaged" / "lagnet.ckpt"
+PACKAGED = Path(__file__).resolve().parent / "packaged" / "lagnet.ckpt"
 #: the ``source`` that names it
 PACKAGED_SOURCE = "packaged"
 
@@ -36,7 +36,7 @@ def resolve_checkpoint(source: str, store: str | Path | None = None) -> Path:
         raise CheckpointError(
             f"{source}: not a checkpoint file, and no MLflow store to look it up in"
         )
-    from avalign import tracking
+    from avalign.storage import tracking
 
     client = tracking.client(store)
     try:

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from avalign.features.clips import extract_clips, load_clips, shifted_window
 from avalign.features.config import FeatureConfig
-from avalign.inputs import InputStats, SampleInputs, collate, model_arrays
+from avalign.models.inputs import InputStats, SampleInputs, collate, model_arrays
 
 SPLITS = ("train", "val", "test")
 

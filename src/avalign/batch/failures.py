@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from avalign.atomic import atomic_target
+from avalign.storage.atomic import atomic_target
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch.utils.data import Dataset
 
-from avalign.inputs import TYPES, SampleInputs
+from avalign.models.inputs import TYPES, SampleInputs
 
 TIME_SHIFT = TYPES.index("time_shift")
 

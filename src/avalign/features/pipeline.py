@@ -13,16 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from avalign.config import data_dir as configured_data_dir
+from avalign.batch.failures import FailureLog
+from avalign.batch.parallel import parallel_map
 from avalign.datasets.ave import DatasetError, prepare_ave
 from avalign.datasets.folder import prepare_folder
 from avalign.datasets.prepared import FAILURES_CSV, PREPARE_VERSION, PreparedDataset
-from avalign.failures import FailureLog
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import ExtractReport, extract_samples
-from avalign.layout import corpus_dir, dataset_dir, features_dir, file_digest, samples_dir
-from avalign.locking import exclusive
-from avalign.parallel import parallel_map
 from avalign.samples.materialize import (
     SAMPLES_FOLDER,
     MaterializeJob,
@@ -31,6 +28,9 @@ from avalign.samples.materialize import (
 )
 from avalign.samples.metadata import METADATA_CSV, read_metadata, write_metadata
 from avalign.samples.plan import SampleConfig, SampleSpec, group_by_video, plan_samples
+from avalign.storage.config import data_dir as configured_data_dir
+from avalign.storage.layout import corpus_dir, dataset_dir, features_dir, file_digest, samples_dir
+from avalign.storage.locking import exclusive
 
 log = logging.getLogger(__name__)
 

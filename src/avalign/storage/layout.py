@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from avalign.fingerprint import fingerprint
+from avalign.storage.fingerprint import fingerprint
 
 
 def file_digest(path: Path, length: int = 10) -> str:

@@ -36,9 +36,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from avalign.atomic import atomic_target
 from avalign.media.errors import MediaError
 from avalign.media.ffmpeg import run_ffmpeg
+from avalign.storage.atomic import atomic_target
 
 #: Length of the fades where moved sound meets silence or a cut, ms.
 FADE_MS = 10.0

@@ -18,10 +18,10 @@ log = logging.getLogger(__name__)
 
 def config_dir() -> str:
     """Absolute path of the Hydra config folder."""
-    packaged = Path(__file__).resolve().parent / "conf"
+    packaged = Path(__file__).resolve().parents[1] / "conf"
     if packaged.is_dir():
         return str(packaged)
-    source = Path(__file__).resolve().parents[2] / "conf"
+    source = Path(__file__).resolve().parents[3] / "conf"
     if source.is_dir():
         return str(source)
     raise FileNotFoundError(f"avalign configs not found in {packaged} or {source}")

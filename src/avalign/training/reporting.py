@@ -17,9 +17,10 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from avalign import plots, tracking
-from avalign.metrics import theta_curve
 from avalign.models.base import SyncModel
+from avalign.storage import tracking
+from avalign.training import plots
+from avalign.training.metrics import theta_curve
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +167,12 @@ class RunRecorder:
     ) -> None:
         """Figures, balance and checkpoint after testing."""
         name = str(cfg.model.name)
-        val = model.collected.get("val")
+        val = model.task.collected.get("val")
         if val:
             self.log_theta_curve(
                 val["score"], val["target"], float(model.theta), f"{name}: θ sweep (val)"
             )
-        test = model.collected.get("test")
+        test = model.task.collected.get("test")
         if test and "test/tp" in metrics:
             self.log_figure(
                 plots.confusion_figure(

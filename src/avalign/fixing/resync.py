@@ -1,0 +1,237 @@
+"""``python -m avalign.fix IN OUT [offset_ms=...] [force=true] [key=value ...]``: re-sync a copy.
+
+Writes a copy of IN whose sound is moved so that it agrees with the picture: by the offset, drift
+or edit that `avalign.detect` finds in IN (or by ``offset_ms`` / ``drift_ms_per_min`` given on the
+command line). The video stream and every other stream are copied bit for bit, the metadata is
+kept; only the audio is decoded, moved (sample-accurately; see `avalign.fixing.retime` for what
+happens at its ends) and re-encoded with its own codec where ffmpeg can, else AAC. OUT is written
+atomically, never over IN, and then checked: detection runs on it and the residual offset is
+printed. IN may be a folder: every video under it is fixed into the same place under OUT (a
+folder), with a progress bar; a file that cannot be read or written is reported and skipped.
+
+Refusals (one line each, with the reason): the verdict is not a time shift, a drift or an edit
+(in sync, no audio, noise, distortion), or its confidence is below ``min_confidence``; pass
+``force=true`` to move the sound by the detected offset anyway. OUT that is IN is always refused.
+
+Exit status (bits, like detect's): 0 every file fixed; 2 some file could not be read or written;
+4 some file refused; 6 both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
+from avalign.detection.check import check_file, load_detector
+from avalign.fixing.retime import retime_file
+from avalign.media.errors import MediaError
+
+log = logging.getLogger("avalign.fix")
+EXIT_FAILED, EXIT_REFUSED = 2, 4
+CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
+#: Fields of OUT's detection record kept as the check.
+CHECKED = ("verdict", "out_of_sync", "offset_ms", "confidence", "drift_ms_per_min", "offset_model")
+#: Verdict kinds that moving the sound can repair.
+FIXABLE = ("time_shift", "drift", "edit")
+
+
+class RefusedError(Exception):
+    """The file is not fixed, for the one-line reason given."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to move a file's sound: an offset at 00:00 and a drift, or an edit."""
+
+    kind: str  # "constant" | "drift" | "edit"
+    offset_ms: float  # constant offset, or the drift's offset at 00:00, or the edit's before
+    drift_ms_per_min: float = 0.0
+    edit_time_s: float | None = None
+    offset_after_ms: float | None = None
+    source: str = "detected"  # "detected" or "given"
+
+    def offsets(self):
+        """The offset to undo as `retime_samples` takes it: a number or a function of time."""
+        if self.kind == "constant":
+            return self.offset_ms
+        if self.kind == "drift":
+            return lambda t: self.offset_ms + self.drift_ms_per_min / 60.0 * t
+
+        def edit(t):
+            import numpy as np
+
+            return np.where(t < self.edit_time_s, self.offset_ms, self.offset_after_ms)
+
+        return edit
+
+    def describe(self) -> str:
+        if self.kind == "drift":
+            return (
+                f"drift {self.drift_ms_per_min:+.1f} ms/min from {self.offset_ms:+.0f} ms at "
+                "00:00 undone (audio resampled to the picture's clock)"
+            )
+        if self.kind == "edit":
+            return (
+                f"offset {self.offset_ms:+.0f} ms before {self.edit_time_s:.2f} s and "
+                f"{self.offset_after_ms:+.0f} ms after undone"
+            )
+        side = "earlier" if self.offset_ms > 0 else "later"
+        return f"audio moved {abs(self.offset_ms):.0f} ms {side}"
+
+
+def plan_fix(record: dict, timeline, cfg) -> Plan:
+    """What to do with a detected file, or `RefusedError` with the reason."""
+    kind, confidence = record.get("kind"), record.get("confidence") or "low"
+    if not record.get("has_audio", True):
+        raise RefusedError("no audio track: nothing to move")
+    if kind in FIXABLE:
+        if CONFIDENCE_RANK[confidence] < CONFIDENCE_RANK[str(cfg.min_confidence)] and not cfg.force:
+            raise RefusedError(
+                f"{record['verdict']}: confidence {confidence} is below {cfg.min_confidence} "
+                "(force=true fixes it anyway)"
+            )
+        if kind == "drift":
+            return Plan("drift", timeline.offset_at_zero_ms, timeline.drift_ms_per_min)
+        if kind == "edit":
+            return Plan(
+                "edit",
+                timeline.offset_before_ms,
+                edit_time_s=timeline.edit_time_s,
+                offset_after_ms=timeline.offset_after_ms,
+            )
+        return Plan("constant", float(record["offset_ms"]))
+    if cfg.force and record.get("offset_ms") is not None and kind not in ("mute", "silent"):
+        return Plan("constant", float(record["offset_ms"]))
+    reason = (
+        f"in sync (best single offset {record['offset_ms']:+.0f} ms, confidence {confidence}): "
+        "nothing to fix"
+        if kind == "none" and record.get("offset_ms") is not None
+        else f"{record['verdict']}: not a time shift, drift or edit"
+    )
+    raise RefusedError(
+        reason + ("" if kind in ("mute", "silent") else " (force=true moves it anyway)")
+    )
+
+
+def given_plan(cfg) -> Plan | None:
+    """The plan that ``offset_ms`` / ``drift_ms_per_min`` on the command line ask for, if any."""
+    if cfg.offset_ms is None and cfg.drift_ms_per_min is None:
+        return None
+    offset = float(cfg.offset_ms or 0.0)
+    drift = float(cfg.drift_ms_per_min or 0.0)
+    return Plan("drift" if drift else "constant", offset, drift, source="given")
+
+
+def pairs(source: Path, target: Path) -> list[tuple[Path, Path]]:
+    """(IN file, OUT file) pairs: one file, or every video under a folder (OUT then a folder)."""
+    if source.is_dir():
+        found = [
+            p
+            for p in find_videos(source, VIDEO_EXTENSIONS)
+            if not p.resolve().is_relative_to(target.resolve())
+        ]
+        return [(p, target / p.relative_to(source)) for p in found]
+    if target.is_dir():
+        return [(source, target / source.name)]
+    return [(source, target)]
+
+
+def fix_file(source: Path, target: Path, detector, cfg) -> dict:
+    """Fix one file; return its record (status fixed | refused | error, plan, check)."""
+    model, features_config, _ = detector
+    result: dict = {"in": str(source), "out": str(target)}
+    try:
+        if source.resolve() == target.resolve():
+            raise RefusedError("OUT is IN: fix never overwrites its input")
+        plan = given_plan(cfg)
+        if plan is None:
+            extras: dict = {}
+            record = check_file(source, model, features_config, cfg, False, extras)
+            result["detected"] = record["verdict"]
+            plan = plan_fix(record, extras["timeline"], cfg)
+        result["plan"] = asdict(plan)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        result["audio_codecs"] = retime_file(
+            source,
+            target,
+            plan.offsets(),
+            codec=str(cfg.audio_codec),
+            bitrate=cfg.audio_bitrate,
+            fade_ms=float(cfg.fade_ms),
+        )
+        result["status"] = "fixed"
+        result["done"] = plan.describe()
+        if cfg.check:
+            after = check_file(target, model, features_config, cfg, False)
+            result["check"] = {key: after.get(key) for key in CHECKED}
+    except RefusedError as reason:
+        result.update(status="refused", reason=str(reason))
+    except MediaError as error:
+        result.update(status="error", reason=error.problem)
+    return result
+
+
+def line(result: dict) -> str:
+    """One line per file for the terminal."""
+    name = Path(result["in"]).name
+    if result["status"] == "refused":
+        return f"{name}: refused: {result['reason']}"
+    if result["status"] == "error":
+        return f"{name}: ERROR {result['reason']}"
+    text = f"{name} -> {result['out']}: {result['done']}"
+    check = result.get("check")
+    if check:
+        residual = check["offset_ms"]
+        shown = "-" if residual is None else f"{residual:+.0f} ms"
+        text += f"; check: {check['verdict']}, residual offset {shown}"
+    return text
+
+
+def run(argv: list[str]) -> int:
+    """Fix every file; print one line each; return the exit status."""
+    from hydra import compose, initialize_config_dir
+
+    from avalign.storage.config import config_dir
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    positional = [a for a in argv if "=" not in a or Path(a).exists()]
+    overrides = [a for a in argv if a not in positional]
+    if len(positional) != 2 or any(a in ("-h", "--help") for a in argv):
+        print(__doc__.split("\n\n")[0], file=sys.stderr)
+        print("usage: python -m avalign.fix IN OUT [key=value ...]", file=sys.stderr)
+        return EXIT_FAILED
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="fix", overrides=overrides)
+    source, target = (Path(p).expanduser() for p in positional)
+    if not source.exists():
+        print(f"{source}: file not found", file=sys.stderr)
+        return EXIT_FAILED
+    if source.is_dir() and target.exists() and not target.is_dir():
+        print(f"{target}: IN is a folder, so OUT must be a folder", file=sys.stderr)
+        return EXIT_FAILED
+    jobs = pairs(source, target)
+    detector = load_detector(cfg)
+    results = []
+    for job in tqdm(jobs, desc="fix", unit="file", disable=not cfg.progress or len(jobs) < 2):
+        results.append(fix_file(*job, detector, cfg))
+        if results[-1]["status"] == "error":
+            log.error("%s: %s", results[-1]["in"], results[-1]["reason"])
+        tqdm.write(line(results[-1]), file=sys.stdout)
+    summary = {
+        status: sum(r["status"] == status for r in results)
+        for status in ("fixed", "refused", "error")
+    }
+    if cfg.json:
+        report = {"model": detector[2], "files": results, "summary": summary}
+        Path(cfg.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return (EXIT_FAILED if summary["error"] else 0) | (EXIT_REFUSED if summary["refused"] else 0)
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
