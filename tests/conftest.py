@@ -9,10 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from media import make_video
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_AVE = REPO.parent / "shared" / "ave"
+from support.media import make_video
 
 
 @pytest.fixture(scope="session")

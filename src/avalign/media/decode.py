@@ -46,7 +46,7 @@ def _open_video(path: Path, threads: int) -> tuple[av.container.InputContainer, 
 
 
 #: Decoders that apply ``skip_frame`` to the very packet sent next (one thread) and keep every
-#: other picture intact when they skip (checked bit for bit, `tests/test_media.py`). Others
+#: other picture intact when they skip (checked bit for bit, `tests/media/test_decode.py`). Others
 #: decode everything: libdav1d (AV1) decodes asynchronously, so a per-packet setting lands on
 #: the wrong picture and changes the frames.
 _SKIPS_IN_STEP = {"h264", "hevc", "mpeg1video", "mpeg2video", "mpeg4"}

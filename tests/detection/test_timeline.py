@@ -23,7 +23,7 @@ from avalign.media.decode import decode_audio
 from avalign.samples.materialize import encode_sample
 from avalign.samples.perturb import change_tempo
 from avalign.samples.plan import SampleSpec
-from media import make_video
+from support.media import make_video
 
 FPS = 25.0
 

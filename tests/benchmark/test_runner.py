@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +21,8 @@ from avalign.benchmark.windows import (
 )
 from avalign.media.decode import decode_audio
 from avalign.samples.perturb import render_sample_audio
-from media import make_video
-
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO
+from support.media import make_video
 
 
 def _members(count: int = 40) -> list[FoldMember]:

@@ -12,7 +12,7 @@ import pytest
 from avalign.detection.check import run
 from avalign.features.config import FeatureConfig
 from avalign.features.stream import stream_features
-from media import make_video, truncate, window_sample, write_windows
+from support.media import make_video, truncate, window_sample, write_windows
 
 SR = 16000
 

@@ -11,7 +11,7 @@ from avalign.media.decode import decode_audio
 from avalign.samples.materialize import encode_sample
 from avalign.samples.perturb import render_sample_audio
 from avalign.samples.plan import SampleSpec
-from media import make_video, truncate
+from support.media import make_video, truncate
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "source", "wbr"}
 

@@ -18,7 +18,7 @@ import av
 import numpy as np
 
 from avalign.media.ffmpeg import run_ffmpeg
-from media import event_times, make_video, render_audio
+from support.media import event_times, make_video, render_audio
 
 
 def clip_with_sound(

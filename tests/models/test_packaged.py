@@ -15,7 +15,7 @@ from avalign.detection.check import run
 from avalign.features.config import FeatureConfig
 from avalign.models.checkpoints import PACKAGED, load_model, resolve_checkpoint
 from avalign.storage.config import config_dir
-from media import window_sample, write_windows
+from support.media import window_sample, write_windows
 
 #: the recipe that made the packaged checkpoint (avalign/models/packaged/README.md)
 RECIPE = ["experiment=lagnet"]

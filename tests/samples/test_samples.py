@@ -33,8 +33,8 @@ from avalign.samples.plan import (
     cut_subsegments,
     plan_samples,
 )
-from media import event_times, make_video, render_audio
-from media_streams import as_transport_stream, clip_with_sound, cut_with_edit_list, numbered_clip
+from support.media import event_times, make_video, render_audio
+from support.streams import as_transport_stream, clip_with_sound, cut_with_edit_list, numbered_clip
 
 SR = 16000
 

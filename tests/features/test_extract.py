@@ -18,7 +18,7 @@ from avalign.features.cache import FeatureCache, write_npz
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import extract_samples, file_features, shard_of
 from avalign.features.pipeline import extract_features, generate_samples, prepare_dataset
-from media import event_times, make_video, write_ave_root
+from support.media import event_times, make_video, write_ave_root
 
 SECONDS = 6.0
 

@@ -13,7 +13,7 @@ from avalign.datasets.annotations import (
     read_split_ids,
 )
 from avalign.datasets.splits import random_video_splits, resolve_overlaps
-from conftest import SHARED_AVE
+from support import SHARED_AVE
 
 needs_shared_ave = pytest.mark.skipif(
     not (SHARED_AVE / "Annotations.txt").is_file(),

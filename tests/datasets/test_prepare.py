@@ -17,9 +17,9 @@ from avalign.datasets.folder import prepare_folder, video_id_for
 from avalign.datasets.prepared import PREPARE_VERSION, PreparedDataset
 from avalign.features.pipeline import dataset_settings, prepare_dataset
 from avalign.storage.layout import dataset_dir
-from conftest import SHARED_AVE
-from media import make_video, truncate, write_ave_root
-from media_streams import as_transport_stream, clip_with_sound, cut_with_edit_list
+from support import SHARED_AVE
+from support.media import make_video, truncate, write_ave_root
+from support.streams import as_transport_stream, clip_with_sound, cut_with_edit_list
 
 
 def _bad_ave_root(root: Path) -> Path:

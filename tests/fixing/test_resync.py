@@ -14,7 +14,7 @@ from avalign.fixing.resync import EXIT_FAILED, EXIT_REFUSED, RefusedError, plan_
 from avalign.fixing.retime import retime_samples
 from avalign.media.decode import decode_audio
 from avalign.samples.materialize import encode_sample
-from media import make_video, render_audio, truncate, window_sample, write_windows
+from support.media import make_video, render_audio, truncate, window_sample, write_windows
 
 SR = 16000
 
