@@ -1,27 +1,31 @@
-"""Benchmark: extraction throughput and memory per worker, full-AVE projection, detect on a long
-video, training throughput per model, and the costs of the source evidence (issue 12).
+"""Benchmark: how fast ``detect`` runs against the bare decode of the same file, and where its
+time goes.
 
-    python experiments/bench_scale.py [--clips 40] [--long-minutes 10] [--skip-detect]
-    python experiments/bench_scale.py --only sources [--source CKPT]   # the three costs of issue 12
-    python experiments/bench_scale.py --only sources-detect   # or sources-extract, sources-train,
-                                                              # sources-profile: one part
+    python experiments/detect_speed.py [--long-minutes 10]   # all three parts
+    python experiments/detect_speed.py --long-video [--long-minutes 10]
+    python experiments/detect_speed.py --sources [--source CKPT] [--long-minutes 10]
+    python experiments/detect_speed.py --profile [--profile-seconds 60] [--source CKPT]
 
-All figures are measured in this run on this machine; the corpus is the synthetic default's
-generator (real footage decodes slower than these flat synthetic scenes, so the projection for AVE
-is a lower bound; see the README).
+Parts (they combine; none given: all three, in this order):
 
-The source-evidence part (`sources_costs`) measures, with the features of
-``conf/feature/sources.yaml`` (25 steps/s, log-mel bands, face and mouth evidence):
+``--long-video`` (`detect_long_video`): ``python -m avalign.detect VIDEO fps=5`` (its defaults
+otherwise) on a ``--long-minutes`` synthetic 720p drum video, against the bare decode of the same
+file (`bare_decode`), detect's start-up included.
 
-1. ``detect`` with a LagNet checkpoint on a 10-minute 720p video against the bare decode of the
-   same file, on the synthetic drum video and on a talking head looped and scaled from a real clip
-   of ``data/realdev/raw``, with the training-free default on the same files for comparison;
-2. the projected extraction of all of AVE (4,143 ten-second clips, 2 workers) from
-   ``extract_clips`` on synthetic clips, plus single 720p clips;
-3. the training time of the default real recipe (``experiment=lagnet`` on the real development
-   clips as a folder dataset), apart from its one-off clip feature extraction;
-4. where the time of ``stream_features`` goes on a talking head, and what a cheaper colour
-   conversion would save.
+``--sources`` (`detect_with_sources`; part 1 of the costs of the source evidence, issue 12):
+``detect`` with a LagNet checkpoint (``--source``; default: a tiny one trained here,
+`tiny_lagnet`), whose features are those of ``conf/feature/sources.yaml`` (25 steps/s, log-mel
+bands, face and mouth evidence), on a ``--long-minutes`` 720p video against the bare decode of the
+same file, on the synthetic drum video and on a talking head looped and scaled from a real clip
+of ``data/realdev/raw`` (``--talking-head``), with the training-free default (``source=null``) on
+the same files for comparison (`detect_costs`).
+
+``--profile`` (`profile_by_stage`; part 4): where the time of ``stream_features`` goes on a
+``--profile-seconds`` talking head and drum video (`profile_sources`, `stage_timers`), and what
+the proposed cheaper colour conversion (`proposed_shrink`) or a sparser face mesh would save; then
+``detect`` with the source evidence on the long videos that ``--sources`` made, as it runs, on
+one thread and with the proposed conversion (`detect_variants`). With ``--sources`` in the same
+run, it also tells how much of detect's CPU time on the talking head the features take.
 
 Every timing gives wall time and CPU time (user + sys of this process's children, and of this
 process where the work runs in it). The machine is shared with other jobs: CPU time is the fair
@@ -37,219 +41,38 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
-import resource
-import shutil
-import signal
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench_extraction import bare_decode  # the same baseline as the extraction benchmark
+from measure import (
+    MEDIA_DIR,
+    ONE_THREAD,
+    REPO,
+    TALKING_HEAD,
+    Cost,
+    _config,
+    _kept,
+    _with_one_thread,
+    bare_decode_command,
+    load_note,
+    run,
+    sources_feature_config,
+    talking_head_video,
+    timed_call,
+    timed_command,
+)
 
-AVE_CLIPS = 4143
-AVE_CLIP_S = 10.0
-EXPERIMENTS = Path(__file__).resolve().parent
-REPO = EXPERIMENTS.parent
 #: detect's exit status is a sum of bits: 1 out of sync, 4 cannot tell are verdicts, 2 a failure
 DETECT_VERDICTS = (0, 1, 4, 5)
 
 
-def run(command: list[str], ok: tuple[int, ...] = (0,)) -> float:
-    started = time.perf_counter()
-    status = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if status.returncode not in ok:
-        raise RuntimeError(f"{' '.join(command)} failed (exit status {status.returncode})")
-    return time.perf_counter() - started
-
-
-def _compose(name: str, *overrides: str):
-    """The composed ``conf/<name>.yaml`` with ``overrides``."""
-    from hydra import compose, initialize_config_dir
-
-    from avalign.storage.config import config_dir
-
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose(config_name=name, overrides=list(overrides))
-
-
-def _config(name: str, clips: int, scratch: Path, *overrides: str):
-    """The composed ``conf/<name>.yaml`` for a ``clips``-clip synthetic corpus under ``scratch``."""
-    return _compose(
-        name,
-        f"paths.data_dir={scratch / 'data'}",
-        f"dataset.num_clips={clips}",
-        "progress=false",
-        *overrides,
-    )
-
-
-def _samples(clips: int, scratch: Path):
-    """The synthetic corpus of ``clips`` clips and its samples (made on first use)."""
-    from avalign.features.pipeline import generate_samples, prepare_dataset
-
-    cfg = _config("generate", clips, scratch)
-    dataset = prepare_dataset(cfg.dataset, scratch / "data", workers=2, progress=False)
-    return dataset, generate_samples(dataset, cfg.generate, progress=False)
-
-
-@dataclass
-class Peaks:
-    """The highest memory figures (MB) seen for one process.
-
-    ``rss`` is the kernel's own peak (``VmHWM``). It counts every page of a shared library that
-    the process has mapped, and on this kernel a touched library page brings its whole page-cache
-    folio with it, so the same work shows 590-710 MB depending on what else has read those
-    libraries. ``anon`` (private, anonymous memory: the process's own) and ``pss`` (its fair
-    share of the shared pages) are sampled every 0.2 s: what one more worker really costs.
-    """
-
-    rss: int = 0
-    pss: int = 0
-    anon: int = 0
-    worker: bool = False  # a multiprocessing worker (not the resource tracker, not the main)
-
-    def update(self, rss: int, pss: int, anon: int) -> None:
-        self.rss, self.pss, self.anon = max(self.rss, rss), max(self.pss, pss), max(self.anon, anon)
-
-
-def _kb_field(text: str, name: str) -> int:
-    for line in text.splitlines():
-        if line.startswith(name + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def peak_memory_of_tree(root: int, done: threading.Event, peaks: dict[int, Peaks]) -> None:
-    """Until ``done``: record the peak memory (`Peaks`) of ``root`` and every descendant."""
-    while not done.is_set():
-        parents: dict[int, int] = {}
-        status: dict[int, str] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                status[int(entry.name)] = (entry / "status").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = _kb_field(status[int(entry.name)], "PPid")
-        for pid, text in status.items():
-            ancestor = pid
-            while ancestor not in (0, 1, root):
-                ancestor = parents.get(ancestor, 0)
-            if ancestor != root or "VmHWM" not in text:
-                continue
-            try:
-                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            except OSError:
-                continue
-            if pid not in peaks:
-                try:
-                    command = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except OSError:
-                    continue
-                peaks[pid] = Peaks(worker=b"spawn_main" in command)
-            peaks[pid].update(
-                _kb_field(text, "VmHWM") // 1024,
-                _kb_field(rollup, "Pss") // 1024,
-                _kb_field(text, "RssAnon") // 1024,
-            )
-        time.sleep(0.2)
-
-
-def _timed_extract(clips: int, scratch: Path, workers: int, *overrides: str) -> tuple[float, dict]:
-    """Seconds of ``python -m avalign.extract`` from an empty cache, and peak memory by pid."""
-    command = [
-        sys.executable,
-        "-m",
-        "avalign.extract",
-        f"paths.data_dir={scratch / 'data'}",
-        f"paths.output_dir={scratch / 'outputs'}",
-        f"dataset.num_clips={clips}",
-        f"extract.workers={workers}",
-        "progress=false",
-        *overrides,
-    ]
-    for cache in (scratch / "data" / "datasets").glob("*/samples-*/features-*"):
-        shutil.rmtree(cache)  # every run computes every one of its samples
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done, peaks = threading.Event(), {}
-    watcher = threading.Thread(target=peak_memory_of_tree, args=(process.pid, done, peaks))
-    watcher.start()
-    if process.wait() != 0:
-        raise RuntimeError(f"{' '.join(command)} failed")
-    seconds = time.perf_counter() - started
-    done.set()
-    watcher.join()
-    main = peaks.pop(process.pid, Peaks())
-    return seconds, {"main": main, "workers": {pid: p for pid, p in peaks.items() if p.worker}}
-
-
-def _span(values) -> str:
-    values = list(values)
-    return f"{min(values)}-{max(values)}"
-
-
-def extraction_throughput(clips: int, scratch: Path, repeats: int = 3) -> None:
-    """Extract the same samples with 1 and 2 workers; print times, clips/s, speed-up, peak RSS.
-
-    Each run is the command a user types, ``python -m avalign.extract extract.workers=N``, timed
-    from start to end (interpreter and Hydra start-up, the worker processes' start, all
-    included). Each command also runs on half of the clips (``extract.num_shards=2
-    extract.shard_index=0``): the difference between the two runs is the time of the other
-    half's clips alone, which gives the steady-state throughput (clips/s once running) and,
-    by subtraction, the fixed start-up. Peak RSS per worker: the command's own process for 1
-    worker (it extracts in-process), each worker process for 2 (the main process only hands out
-    work), read from /proc while it runs (see `Peaks`).
-    """
-    _, stage = _samples(clips, scratch)  # make the corpus and samples first, untimed
-    from avalign.features.extract import shard_of
-
-    videos = [s.video_id for s in stage.samples]
-    if len(set(videos)) != clips:
-        raise RuntimeError(f"{clips - len(set(videos))} clips have no samples")
-    half = len(shard_of(videos, 0, 2))
-    steady, whole = {}, {}
-    for workers in (1, 2):
-        halves, fulls, per_worker, main_peak = [], [], [], []
-        for _ in range(repeats):  # medians: each run's time varies by about a second here
-            halves.append(
-                _timed_extract(
-                    clips, scratch, workers, "extract.num_shards=2", "extract.shard_index=0"
-                )[0]
-            )
-            seconds, peaks = _timed_extract(clips, scratch, workers)
-            fulls.append(seconds)
-            main_peak.append(peaks["main"])
-            per_worker += [peaks["main"]] if workers == 1 else list(peaks["workers"].values())
-        seconds, seconds_half = statistics.median(fulls), statistics.median(halves)
-        whole[workers] = clips / seconds
-        steady[workers] = (clips - half) / (seconds - seconds_half)
-        start_up = seconds - clips / steady[workers]
-        print(
-            f"extract {clips} clips, workers={workers}: {seconds:.1f} s in all "
-            f"({whole[workers]:.2f} clips/s); {half} clips: {seconds_half:.1f} s; "
-            f"steady {steady[workers]:.2f} clips/s, start-up {start_up:.1f} s; "
-            f"per worker: peak RSS {_span(p.rss for p in per_worker)} MB, "
-            f"PSS {_span(p.pss for p in per_worker)} MB, "
-            f"private {_span(p.anon for p in per_worker)} MB "
-            f"(main process: RSS {max(p.rss for p in main_peak)} MB; {repeats} runs, median times)"
-        )
-    print(
-        f"2 workers vs 1: {steady[2] / steady[1]:.2f}x steady-state, "
-        f"{whole[2] / whole[1]:.2f}x for the {clips}-clip command with its start-up"
-    )
-    start_up_2 = clips / whole[2] - clips / steady[2]
-    projection = start_up_2 + AVE_CLIPS / steady[2]
-    print(f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {projection / 60:.1f} min")
+# ---------------------------------------------------------------------------------------------
+# --long-video: detect as it runs against the bare decode of the same file.
 
 
 def long_drum_video(minutes: float, path: Path) -> Path:
@@ -287,205 +110,8 @@ def detect_long_video(minutes: float, scratch: Path) -> None:
     )
 
 
-def training_throughput(clips: int, scratch: Path) -> None:
-    """Samples per second of one training epoch of each model on the cached features."""
-    from avalign.training.run import build_model, prepare_data
-    from avalign.training.task import SyncTask
-
-    datamodule, _ = prepare_data(_config("train", clips, scratch, "logger=none"))
-    import pytorch_lightning as pl
-
-    for name in ("mlp", "transformer"):
-        model_cfg = _config("train", clips, scratch, f"model={name}").model
-        model = build_model(model_cfg, *datamodule.input_dims, step_ms=200.0)
-        model.set_input_stats(datamodule.stats)
-        SyncTask.attach(model)
-        trainer = pl.Trainer(
-            max_epochs=2,
-            accelerator="cpu",
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-        )
-        started = time.perf_counter()
-        trainer.fit(model, datamodule=datamodule)
-        rate = 2 * len(datamodule.splits["train"]) / (time.perf_counter() - started)
-        print(f"training {name}: {rate:.0f} samples/s")
-
-
 # ---------------------------------------------------------------------------------------------
-# The costs of the source evidence (issue 12): detect, extraction of AVE, training, profile.
-
-LOAD_LIMIT = 3.0  # 1-minute load average above which a timing says the machine was busy
-#: a real talking head of the development clips (60 s, 256x256 face crop, 25 fps, not reserved)
-TALKING_HEAD = "tanshuai0219__EDTalk__pose_source2.mp4"
-#: each part of `sources_costs`, as ``--only`` names it
-SOURCE_PARTS = ("sources-detect", "sources-extract", "sources-train", "sources-profile")
-
-
-@dataclass(frozen=True)
-class Cost:
-    """Wall time and CPU time (user + sys) of one piece of work, in seconds."""
-
-    wall: float
-    cpu: float
-
-    def __str__(self) -> str:
-        return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU"
-
-
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
-def load_note() -> str:
-    """The 1-minute load average now, flagged when above `LOAD_LIMIT` (other jobs are running
-    on the 2 cores, so wall times are longer than on a quiet machine)."""
-    load = os.getloadavg()[0]
-    return f"load {load:.1f}" + (f" (above {LOAD_LIMIT:g}: busy)" if load > LOAD_LIMIT else "")
-
-
-class OverranError(TimeoutError):
-    """A command ran past its time limit and was ended; ``cost`` is what it used until then."""
-
-    def __init__(self, message: str, cost: Cost) -> None:
-        super().__init__(message)
-        self.cost = cost
-
-
-def timed_command(
-    command: list[str],
-    *,
-    ok: tuple[int, ...] = (0,),
-    timeout_s: float | None = None,
-    log: Path | None = None,
-    env: dict[str, str] | None = None,
-) -> Cost:
-    """Run ``command`` (its output to ``log``, else discarded); its wall and CPU time.
-
-    CPU time is the user + sys time of the child and of everything it waited for (its worker
-    processes), from ``getrusage(RUSAGE_CHILDREN)`` before and after. An exit status outside
-    ``ok`` raises RuntimeError; past ``timeout_s`` the command's process group is ended and
-    `OverranError` raised. ``env``: variables set for the command, beside this process's.
-    """
-    before = _cpu(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        out = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
-        process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=None if env is None else {**os.environ, **env},
-        )
-        try:
-            status = process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the command and the workers it started
-            process.wait()
-            cost = Cost(time.perf_counter() - started, _cpu(resource.RUSAGE_CHILDREN) - before)
-            message = f"{' '.join(command)}: still running after {timeout_s:.0f} s"
-            raise OverranError(message, cost) from None
-    cost = Cost(time.perf_counter() - started, _cpu(resource.RUSAGE_CHILDREN) - before)
-    if status not in ok:
-        where = f"; its output: {log}" if log else ""
-        raise RuntimeError(f"{' '.join(command)} failed (exit status {status}){where}")
-    return cost
-
-
-def timed_call(fn: Callable, *args, **kwargs) -> tuple[object, Cost]:
-    """``fn(*args, **kwargs)`` in this process; its result, wall time and CPU time (this
-    process's and that of the worker processes it started and ended)."""
-
-    def cpu() -> float:
-        return _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
-
-    before, started = cpu(), time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, Cost(time.perf_counter() - started, cpu() - before)
-
-
-def bare_decode_command(path: Path) -> list[str]:
-    """`bare_decode` of ``path`` as a command, so that it is timed like detect: the function's
-    own source run by a fresh interpreter that imports nothing else (PyAV only)."""
-    import inspect
-
-    code = (
-        "import sys, time\nfrom pathlib import Path\nimport av\n\n"
-        + inspect.getsource(bare_decode)
-        + "\nbare_decode(Path(sys.argv[1]))\n"
-    )
-    return [sys.executable, "-c", code, str(path)]
-
-
-def talking_head_video(source: Path, path: Path, seconds: float, start_s: float = 0.0) -> Path:
-    """``seconds`` of the real clip ``source`` from ``start_s`` (looped as often as needed),
-    scaled into 1280x720 at 25 fps: the picture keeps its shape (a square face crop becomes
-    720x720 between black bars), H.264 (veryfast, CRF 23) and AAC 48 kHz."""
-    from avalign.media.ffmpeg import run_ffmpeg
-
-    partial = path.with_name(path.stem + ".partial.mp4")
-    started = time.perf_counter()
-    run_ffmpeg(
-        [
-            "-stream_loop",
-            "-1",
-            "-ss",
-            f"{start_s:g}",
-            "-i",
-            str(source),
-            "-t",
-            f"{seconds:g}",
-            "-vf",
-            "scale=1280:720:force_original_aspect_ratio=decrease:flags=bicubic,"
-            "pad=1280:720:(ow-iw)/2:(oh-ih)/2,fps=25,format=yuv420p",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "23",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-ar",
-            "48000",
-            str(partial),
-        ],
-        target=source,
-    )
-    partial.replace(path)
-    print(
-        f"made {path.name} ({seconds:g} s of {source.name} at 720p) in "
-        f"{time.perf_counter() - started:.0f} s"
-    )
-    return path
-
-
-def _kept(path: Path, make: Callable[[Path], Path]) -> Path:
-    """``path`` if an earlier run made it, else ``make(path)``."""
-    if path.is_file():
-        print(f"reusing {path}")
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return make(path)
-
-
-def sources_feature_config():
-    """The features of ``conf/feature/sources.yaml`` (what LagNet is trained on)."""
-    from omegaconf import OmegaConf
-
-    from avalign.features.config import FeatureConfig
-
-    feature = _compose("train", "feature=sources").feature
-    config = FeatureConfig.from_dict(OmegaConf.to_container(feature, resolve=True))
-    return dataclasses.replace(config, save_frames=False)
+# --sources: detect with the source evidence (LagNet) and without it, against the bare decode.
 
 
 def tiny_lagnet(scratch: Path, keep: Path) -> Path:
@@ -592,237 +218,8 @@ def detect_with_sources(
     return results
 
 
-def _with_one_thread(fn: Callable, *args, **kwargs):
-    """``fn`` with OpenCV and torch on one thread, as in an extraction worker."""
-    import cv2
-    import torch
-
-    saved = cv2.getNumThreads(), torch.get_num_threads()
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        cv2.setNumThreads(saved[0])
-        torch.set_num_threads(saved[1])
-
-
-def _projection(clips: int, half: int, full: list[Cost], halves: list[Cost]) -> None:
-    """Steady state and AVE projection from runs over ``clips`` and ``half`` of them."""
-    wall_full, wall_half = (statistics.median(c.wall for c in runs) for runs in (full, halves))
-    cpu_full, cpu_half = (statistics.median(c.cpu for c in runs) for runs in (full, halves))
-    steady = (clips - half) / (wall_full - wall_half)  # clips/s once running, 2 workers
-    cpu_per_clip = (cpu_full - cpu_half) / (clips - half)
-    start_wall = wall_full - clips / steady
-    start_cpu = cpu_full - clips * cpu_per_clip
-    print(
-        f"{clips} clips: {wall_full:.1f} s wall, {cpu_full:.1f} s CPU; {half} clips: "
-        f"{wall_half:.1f} s wall, {cpu_half:.1f} s CPU (medians of {len(full)}); steady state "
-        f"{steady:.2f} clips/s ({1 / steady:.2f} s wall per clip), {cpu_per_clip:.2f} s CPU per "
-        f"clip; start-up {start_wall:.1f} s wall, {start_cpu:.1f} s CPU"
-    )
-    wall = start_wall + AVE_CLIPS / steady
-    ideal = start_wall + AVE_CLIPS * cpu_per_clip / 2
-    print(
-        f"projected full AVE ({AVE_CLIPS} clips, 2 workers): {wall / 60:.1f} min at the "
-        f"throughput measured here (shared machine); {ideal / 60:.1f} min from the CPU time on 2 "
-        f"cores of its own ({AVE_CLIPS} x {cpu_per_clip:.2f} s CPU / 2 + start-up)"
-    )
-
-
-def _written(write: Callable, spec, path: Path) -> Path:
-    write(spec, path)
-    return path
-
-
-def single_clip_costs(label: str, paths: list[Path], scratch: Path, config) -> Cost:
-    """Median cost of one clip's `extract_clip` in this process on one core (an extraction
-    worker's work for it), after a first untimed clip loads the libraries and models."""
-    from avalign.features.cache import FeatureCache
-    from avalign.features.clips import ClipJob, extract_clip
-
-    cache = scratch / f"single-{label.replace(' ', '_')}"
-    FeatureCache(cache, config).prepare()
-    _with_one_thread(extract_clip, ClipJob("warm-up", paths[0], cache, config))
-    costs = []
-    for index, path in enumerate(paths):
-        job = ClipJob(f"clip{index}", path, cache, config)
-        note = load_note()
-        costs.append(timed_call(_with_one_thread, extract_clip, job)[1])
-    cost = Cost(statistics.median(c.wall for c in costs), statistics.median(c.cpu for c in costs))
-    ideal = AVE_CLIPS * cost.cpu / 2
-    print(
-        f"{label}, one clip on one core: {cost} (median of {len(paths)}; {note}); all of AVE "
-        f"at this cost per clip, 2 workers on 2 cores of their own: {ideal / 60:.1f} min"
-    )
-    return cost
-
-
-def extraction_with_sources(
-    clips: int, scratch: Path, media: Path, repeats: int, talking_head: Path
-) -> None:
-    """Part 2: projected extraction of all of AVE with the source evidence, 2 workers.
-
-    `avalign.features.clips.extract_clips` (what self-supervised training and the benchmark
-    use) over ``clips`` clips of the synthetic corpus and over every other one of them, fresh
-    caches, ``repeats`` times each: the difference is the steady state, the rest the start-up
-    (as in `extraction_throughput`; every other clip rather than the first half, so that both
-    sets hold the same mix of frame sizes and scenes). Then single ten-second 720p clips on one
-    core: synthetic scenes and pieces of the real talking head (the face models at work).
-    """
-    from avalign.datasets.synthetic import make_clip_spec, write_clip
-    from avalign.features.clips import extract_clips
-    from avalign.features.pipeline import prepare_dataset
-    from avalign.media.probe import probe_media
-
-    print(f"\n## extraction of all of AVE with the source evidence ({AVE_CLIPS} clips, 2 workers)")
-    config = sources_feature_config()
-    stage = prepare_dataset(
-        _config("train", clips, scratch).dataset, scratch / "data", workers=2, progress=False
-    )
-    files = {s.video_id: stage.dataset.video_file(s) for s in stage.dataset.segments}
-    sizes = Counter(
-        f"{info.width}x{info.height}" for info in (probe_media(p) for p in files.values())
-    )
-    print(
-        f"synthetic corpus, {len(files)} ten-second clips: "
-        + ", ".join(f"{n} x {size}" for size, n in sorted(sizes.items()))
-    )
-    names = sorted(files)
-    half = len(names[::2])  # every other clip: both sets hold the same mix of scenes and sizes
-    full, halves = [], []
-    note = load_note()
-    for repeat in range(repeats):
-        for subset, runs in ((names[::2], halves), (names, full)):
-            cache = scratch / f"clips-{repeat}-{len(subset)}"
-            failures, cost = timed_call(
-                extract_clips,
-                {n: files[n] for n in subset},
-                cache,
-                config,
-                workers=2,
-                progress=False,
-            )
-            if failures.errors:
-                raise RuntimeError(f"clip extraction failed: {failures.errors[0]}")
-            runs.append(cost)
-            shutil.rmtree(cache)
-    print(f"extract_clips with workers=2 ({note})")
-    _projection(len(names), half, full, halves)
-
-    synthetic = []
-    for index, category in enumerate(("drum_strike", "speech_mouth", "hand_clap", "ball_bounce")):
-        spec = make_clip_spec(
-            category, width=1280, height=720, fps=30, sample_rate=48000, seed=10 + index
-        )
-        path = media / f"synthetic_720p_{category}.mp4"
-        synthetic.append(_kept(path, lambda p, spec=spec: _written(write_clip, spec, p)))
-    single_clip_costs("synthetic 720p 30 fps", synthetic, scratch, config)
-    if talking_head.is_file():
-        pieces = [
-            _kept(
-                media / f"talking_head_720p_10s_{start}.mp4",
-                lambda p, start=start: talking_head_video(talking_head, p, 10.0, start),
-            )
-            for start in (0, 15, 30, 45)
-        ]
-        single_clip_costs("real talking head at 720p 25 fps", pieces, scratch, config)
-    else:
-        print(f"talking-head clips skipped: {talking_head} is absent")
-
-
-def _train_log_results(log: Path) -> None:
-    """Print the results table and the "finished in" line of a training command's output."""
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    table = [i for i, text in enumerate(lines) if text.startswith("results: ")]
-    for text in lines[table[-1] :] if table else []:
-        if text.startswith(("results", " ", "val", "test", "offset", "finished")):
-            print("  " + text)
-
-
-def real_recipe_training(
-    root: Path, scratch: Path, timeout_s: float, full: bool, one_thread: bool = False
-) -> None:
-    """Part 3: training time of the default real recipe, ``python -m avalign.train
-    experiment=lagnet dataset=folder dataset.root=ROOT``, apart from its one-off clip feature
-    extraction (timed first, in this process, as ``train`` does it); on the synthetic corpus
-    when ``root`` holds no videos.
-
-    With ``full``, the command runs with the config's epochs. Otherwise (bounded time) it runs
-    with 1 and with 2 epochs: every epoch draws the same number of windows, so the difference
-    is the cost of one epoch and the rest the fixed cost (start-up, validation of the best
-    epoch, test, MLflow), and the config's epochs are projected from them. Each run logs to an
-    MLflow store of its own, so each pays the same store creation.
-
-    ``one_thread``: torch (and OpenCV) on one thread (`ONE_THREAD`). By default torch runs two
-    intra-op threads on 2 cores; when another job holds a core, they wait for each other and
-    the CPU time grows with the waiting. On one thread the CPU time is the work itself, and it
-    bounds from above the wall time on 2 cores of its own.
-    """
-    from avalign.datasets.folder import find_videos
-    from avalign.media.probe import probe_media
-    from avalign.training.run import prepare_shift_data
-
-    print("\n## training of the default real recipe (experiment=lagnet)")
-    videos = find_videos(root) if root.is_dir() else []
-    data = scratch / "recipe"
-    if videos:
-        dataset = ["dataset=folder", f"dataset.root={root}"]
-        seconds = sum(probe_media(p).duration_s for p in videos)
-        print(f"dataset: {len(videos)} real development clips in {root}, {seconds:.0f} s in all")
-    else:
-        dataset, seconds = [], 0.0
-        print(f"{root} holds no videos: the synthetic corpus (its default size) instead")
-    common = ["experiment=lagnet", *dataset, f"paths.data_dir={data}", "progress=false"]
-    cfg = _compose("train", *common)
-    epochs = int(cfg.model.epochs)
-    note = load_note()
-    module, extraction = timed_call(prepare_shift_data, cfg)
-    windows = len(module[0].train_set)
-    print(
-        f"epochs: {epochs}; {windows} training windows per epoch "
-        f"({cfg.data.shifts.draws_per_clip} per training clip), batch {cfg.data.batch_size}"
-    )
-    line = f"one-off: dataset and clip features (source evidence): {extraction} ({note})"
-    if seconds:
-        per_s = extraction.cpu / seconds
-        ave = AVE_CLIPS * AVE_CLIP_S * per_s / 2 / 60
-        line += (
-            f"; {per_s * 10:.2f} s CPU per 10 s of this real footage (start-up included), so "
-            f"all of AVE at that cost, 2 workers on 2 cores of their own: {ave:.1f} min"
-        )
-    print(line)
-    command = [sys.executable, "-m", "avalign.train", *common]
-    env = ONE_THREAD if one_thread else None
-    threads = " with " + " ".join(f"{k}={v}" for k, v in ONE_THREAD.items()) if one_thread else ""
-    print("training command:", " ".join(command[1:]), f"(features cached now){threads}")
-    costs = {}
-    for count in (epochs,) if full else (1, 2):
-        note, log = load_note(), scratch / f"train-{count}.log"
-        run_command = [
-            *command,
-            f"model.epochs={count}",
-            f"paths.output_dir={scratch / 'outputs'}",
-            f"paths.mlflow_dir={scratch / f'mlflow-{count}'}",
-        ]
-        try:
-            costs[count] = timed_command(run_command, timeout_s=timeout_s, log=log, env=env)
-        except OverranError as error:
-            print(f"{count} epochs: stopped after {error.cost} ({note}): longer than that")
-            return
-        print(f"{count} epochs: {costs[count]} ({note})")
-        _train_log_results(log)
-    if full:
-        print(f"training, {epochs} epochs (MLflow logging included): {costs[epochs]}")
-        return
-    epoch = Cost(costs[2].wall - costs[1].wall, costs[2].cpu - costs[1].cpu)
-    fixed = Cost(costs[1].wall - epoch.wall, costs[1].cpu - epoch.cpu)
-    total = Cost(fixed.wall + epochs * epoch.wall, fixed.cpu + epochs * epoch.cpu)
-    print(
-        f"one epoch: {epoch} ({1000 * epoch.cpu / windows:.0f} ms CPU per window); fixed: "
-        f"{fixed}; projected training with the config's {epochs} epochs: {total} "
-        f"({total.wall / 60:.1f} min wall, {total.cpu / 60:.1f} min CPU)"
-    )
+# ---------------------------------------------------------------------------------------------
+# --profile: where the time of the source evidence goes, and what the proposed changes save.
 
 
 @contextlib.contextmanager
@@ -989,15 +386,6 @@ def profile_sources(path: Path, scratch: Path) -> float:
     return cost.cpu / steps
 
 
-#: environment that keeps OpenCV, torch (OpenMP) and BLAS on one thread, as `limit_threads` does
-ONE_THREAD = {
-    "OPENCV_FOR_THREADS_NUM": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
-
-
 def detect_proposed_program() -> str:
     """A ``python -c`` program: `avalign.detect` (its arguments after the program) with the
     proposed colour conversion (`proposed_shrink`), carried as source, importing nothing else."""
@@ -1044,70 +432,59 @@ def detect_variants(path: Path, source: Path, scratch: Path) -> None:
         )
 
 
-def sources_costs(args: argparse.Namespace, scratch: Path) -> None:
-    """The three costs of issue 12 and the profile (``--only sources`` or one part of it)."""
+def profile_by_stage(
+    args: argparse.Namespace, scratch: Path, detected: dict[str, dict[str, Cost]]
+) -> None:
+    """Part 4 (``--profile``): `profile_sources` on a talking head and on a drum video, then
+    `detect_variants` on the long videos of part 1; ``detected``: part 1's costs when it ran in
+    this run (`detect_with_sources`), to split detect's CPU time on the talking head."""
     media = Path(args.media_dir)
-    parts = SOURCE_PARTS if args.only in (None, "sources") else (args.only,)
     head = Path(args.talking_head)
-    detected = {}
-    if "sources-detect" in parts:
-        detected = detect_with_sources(
-            args.long_minutes, scratch, media, Path(args.source) if args.source else None, head
+    if not head.is_file():
+        print(f"\nprofile skipped: {head} is absent")
+        return
+    piece = _kept(
+        media / f"talking_head_720p_{args.profile_seconds:g}s.mp4",
+        lambda p: talking_head_video(head, p, args.profile_seconds),
+    )
+    per_step = profile_sources(piece, scratch)
+    minutes = args.profile_seconds / 60
+    drum = _kept(
+        media / f"drum_720p_{args.profile_seconds:g}s.mp4",
+        lambda p: long_drum_video(minutes, p),
+    )
+    profile_sources(drum, scratch)  # no face: what the colour pictures cost alone
+    checkpoint = Path(args.source) if args.source else media / "lagnet_tiny.ckpt"
+    for name in ("talking_head", "drum"):
+        long_video = media / f"{name}_720p_{args.long_minutes:g}min.mp4"
+        if long_video.is_file() and checkpoint.is_file():
+            detect_variants(long_video, checkpoint, scratch)
+        else:
+            print(f"\ndetect variants skipped: {long_video} or {checkpoint} absent (part 1)")
+    if "talking head" in detected:
+        cost = detected["talking head"]["detect, source evidence (LagNet)"]
+        features = per_step * args.long_minutes * 60 * 25
+        print(
+            f"detect's {cost.cpu:.0f} s CPU on the {args.long_minutes:g}-minute talking head: "
+            f"about {features:.0f} s for the features at this profile's rate, the rest "
+            f"({cost.cpu - features:.0f} s) start-up, LagNet on the windows and the verdict"
         )
-    if "sources-extract" in parts:
-        extraction_with_sources(args.clips, scratch, media, args.repeats, head)
-    if "sources-train" in parts:
-        real_recipe_training(
-            Path(args.real_root),
-            scratch,
-            args.train_timeout,
-            args.train_full,
-            args.train_one_thread,
-        )
-    if "sources-profile" in parts:
-        if not head.is_file():
-            print(f"\nprofile skipped: {head} is absent")
-            return
-        piece = _kept(
-            media / f"talking_head_720p_{args.profile_seconds:g}s.mp4",
-            lambda p: talking_head_video(head, p, args.profile_seconds),
-        )
-        per_step = profile_sources(piece, scratch)
-        minutes = args.profile_seconds / 60
-        drum = _kept(
-            media / f"drum_720p_{args.profile_seconds:g}s.mp4",
-            lambda p: long_drum_video(minutes, p),
-        )
-        profile_sources(drum, scratch)  # no face: what the colour pictures cost alone
-        checkpoint = Path(args.source) if args.source else media / "lagnet_tiny.ckpt"
-        for name in ("talking_head", "drum"):
-            long_video = media / f"{name}_720p_{args.long_minutes:g}min.mp4"
-            if long_video.is_file() and checkpoint.is_file():
-                detect_variants(long_video, checkpoint, scratch)
-            else:
-                print(f"\ndetect variants skipped: {long_video} or {checkpoint} absent (part 1)")
-        if "talking head" in detected:
-            cost = detected["talking head"]["detect, source evidence (LagNet)"]
-            features = per_step * args.long_minutes * 60 * 25
-            print(
-                f"detect's {cost.cpu:.0f} s CPU on the {args.long_minutes:g}-minute talking head: "
-                f"about {features:.0f} s for the features at this profile's rate, the rest "
-                f"({cost.cpu - features:.0f} s) start-up, LagNet on the windows and the verdict"
-            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clips", type=int, default=40)
-    parser.add_argument("--long-minutes", type=float, default=10.0)
-    parser.add_argument("--skip-detect", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per extraction figure")
     parser.add_argument(
-        "--only",
-        choices=("extraction", "training", "detect", "sources", *SOURCE_PARTS),
-        default=None,
-        help="one part; 'sources': the costs of the source evidence (issue 12), all four parts",
+        "--long-video", action="store_true", help="detect on a long video against the bare decode"
     )
+    parser.add_argument(
+        "--sources",
+        action="store_true",
+        help="detect with the source evidence on 720p drum and talking-head videos (issue 12)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="stream_features with the source evidence by stage"
+    )
+    parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument(
         "--source", help="LagNet checkpoint for detect (default: train a tiny one here)"
     )
@@ -1117,40 +494,28 @@ def main() -> None:
         help="real talking-head clip made into the 720p videos",
     )
     parser.add_argument(
-        "--real-root",
-        default=str(REPO / "data" / "realdev" / "raw"),
-        help="folder of real in-sync videos for the training recipe",
-    )
-    parser.add_argument(
         "--media-dir",
-        default=str(REPO / "data" / "bench_scale"),
+        default=str(MEDIA_DIR),
         help="where the videos made here are kept and reused (never commit them)",
-    )
-    parser.add_argument(
-        "--train-full",
-        action="store_true",
-        help="time the recipe's training with its own epochs (default: project from 1 and 2)",
-    )
-    parser.add_argument(
-        "--train-one-thread",
-        action="store_true",
-        help="train with torch on one thread (CPU time free of thread waiting)",
-    )
-    parser.add_argument(
-        "--train-timeout", type=float, default=2400.0, help="seconds per training command"
     )
     parser.add_argument("--profile-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    every = not (args.long_video or args.sources or args.profile)
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        if args.only in (None, "extraction"):
-            extraction_throughput(args.clips, scratch, args.repeats)
-        if args.only in (None, "training"):
-            training_throughput(args.clips, scratch)
-        if args.only in (None, "detect") and not args.skip_detect:
+        if every or args.long_video:
             detect_long_video(args.long_minutes, scratch)
-        if args.only is None or args.only.startswith("sources"):
-            sources_costs(args, scratch)
+        detected = {}
+        if every or args.sources:
+            detected = detect_with_sources(
+                args.long_minutes,
+                scratch,
+                Path(args.media_dir),
+                Path(args.source) if args.source else None,
+                Path(args.talking_head),
+            )
+        if every or args.profile:
+            profile_by_stage(args, scratch, detected)
 
 
 if __name__ == "__main__":
