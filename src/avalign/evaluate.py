@@ -11,14 +11,15 @@ import logging
 
 from omegaconf import DictConfig, OmegaConf
 
-from avalign.storage.config import hydra_main
-from avalign.training.evaluation import evaluate
+from avalign.storage.helptext import hydra_main
 
 log = logging.getLogger("avalign.evaluate")
 
 
 @hydra_main("evaluate")
 def main(cfg: DictConfig) -> None:
+    from avalign.training.evaluation import evaluate  # here, so that --help answers at once
+
     log.debug("config:\n%s", OmegaConf.to_yaml(cfg))
     evaluate(cfg)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from avalign.features.pipeline import data_stages
-from avalign.storage.config import NothingUsable, hydra_main
+from avalign.storage.config import NothingUsable
+from avalign.storage.helptext import hydra_main
 
 
 @hydra_main("extract")
 def main(cfg: DictConfig) -> None:
     """Extract (or resume) the features of every sample of this shard."""
+    from avalign.features.pipeline import data_stages  # here: --help answers at once
+
     stage = data_stages(
         cfg, shard_index=int(cfg.extract.shard_index), num_shards=int(cfg.extract.num_shards)
     )

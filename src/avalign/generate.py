@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from avalign.features.pipeline import generate_samples, prepare_dataset
-from avalign.storage.config import NothingUsable, data_dir, hydra_main
+from avalign.storage.config import NothingUsable, data_dir
+from avalign.storage.helptext import hydra_main
 
 
 @hydra_main("generate")
 def main(cfg: DictConfig) -> None:
     """Plan (and optionally write) the samples of the configured dataset."""
+    from avalign.features.pipeline import generate_samples, prepare_dataset  # --help: at once
+
     dataset = prepare_dataset(
         cfg.dataset, data_dir(cfg), workers=int(cfg.dataset.workers), progress=bool(cfg.progress)
     )

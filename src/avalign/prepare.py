@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from avalign.features.pipeline import prepare_dataset
-from avalign.storage.config import NothingUsable, data_dir, hydra_main
+from avalign.storage.config import NothingUsable, data_dir
+from avalign.storage.helptext import hydra_main
 
 
 @hydra_main("prepare")
 def main(cfg: DictConfig) -> None:
     """Prepare the configured dataset afresh and print where it went."""
+    from avalign.features.pipeline import prepare_dataset  # here: --help answers at once
+
     stage = prepare_dataset(
         cfg.dataset,
         data_dir(cfg),

@@ -12,8 +12,7 @@ import logging
 
 from omegaconf import DictConfig
 
-from avalign.storage.config import hydra_main
-from avalign.training.run import train
+from avalign.storage.helptext import hydra_main
 
 log = logging.getLogger("avalign.train")
 
@@ -21,6 +20,8 @@ log = logging.getLogger("avalign.train")
 @hydra_main("train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
+    from avalign.training.run import train  # here, so that --help answers at once
+
     metrics = train(cfg)
     value = metrics.get(str(cfg.optimized_metric))
     log.info("%s = %s", cfg.optimized_metric, value)

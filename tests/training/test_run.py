@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,21 @@ def test_mlflow_run_has_config_metrics_plots_and_checkpoint(tiny):
         run.data.metrics
     )
     assert run.data.tags["avalign.features"].startswith("features-")
+    # what the MLflow UI reads: the experiment's kind, the run's source and its data
+    assert experiment.tags[tracking.EXPERIMENT_KIND_TAG] == tracking.TRAINING_KIND
+    assert run.data.tags["mlflow.source.name"] == "avalign.train"
+    assert run.data.tags["mlflow.source.type"] == "LOCAL"
+    commit = run.data.tags["avalign.git_commit"]
+    if commit != "unknown":  # a source checkout
+        assert run.data.tags["mlflow.source.git.commit"] == commit.removesuffix("-dirty")
+    inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "validation", "testing"}
+    train_data = inputs["training"]
+    assert train_data.name == "synthetic/train" and len(train_data.digest) == 10
+    assert json.loads(train_data.profile)["samples"] == run.data.metrics["data/train/samples"]
+    assert json.loads(train_data.source)["uri"].endswith(run.data.tags["avalign.features"])
+    assert "visual" in json.loads(train_data.schema)["mlflow_tensorspec"]["features"]
+    assert len({d.digest for d in inputs.values()}) == 3
     history = client.get_metric_history(run.info.run_id, "val/theta_curve/f1")
     assert len(history) > 10  # the whole θ curve, one point per threshold
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
@@ -167,6 +183,9 @@ def test_evaluate_on_another_dataset(tiny, tmp_path):
     assert 0 <= metrics["test/f1"] <= 1
     runs = client.search_runs([experiment.experiment_id], "tags.`avalign.role` = 'evaluation'")
     assert runs and runs[0].data.tags["avalign.source"] == trained.info.run_id
+    assert runs[0].data.tags["mlflow.source.name"] == "avalign.evaluate"
+    (tested,) = runs[0].inputs.dataset_inputs
+    assert tested.dataset.name == "synthetic/all" and tested.tags[0].value == "testing"
 
 
 def _cli(args: list[str], base: Path) -> subprocess.CompletedProcess:

@@ -84,6 +84,10 @@ def load_clips(cfg: DictConfig, plain_train: DictConfig) -> tuple[str, Path, lis
 
 def run(argv: list[str]) -> int:
     """Run the configured benchmark; print and write its tables."""
+    from avalign.storage.helptext import HELP_FLAGS, print_help
+
+    if any(a in HELP_FLAGS for a in argv):
+        return print_help("benchmark", __doc__, argv, 0)
     from hydra import compose, initialize_config_dir
 
     from avalign.benchmark import runner
@@ -176,7 +180,7 @@ def run(argv: list[str]) -> int:
     if cfg.logger:
         from avalign.benchmark.tracking import log_benchmark
 
-        log_benchmark(cfg, out_dir, name)
+        log_benchmark(cfg, out_dir, name, root)
     print(target.read_text(encoding="utf-8"))
     print(f"results: {target} ({time.time() - started:.0f} s)")
     return 0

@@ -2,7 +2,8 @@
 
 Metric names are ``<detector>.<training>/<figure>`` (``lagnet.folds/sync_auroc``) and, per
 category, ``<detector>.<training>/<category>/<figure>``; the run also holds ``results.md``,
-``results.json`` and the plots, so benchmarks compare side by side in the MLflow UI.
+``results.json`` and the plots, so benchmarks compare side by side in the MLflow UI. The set's
+clips are the run's dataset input (context ``testing``, digest the set's fingerprint).
 """
 
 from __future__ import annotations
@@ -46,8 +47,24 @@ def metrics_of(report: dict) -> dict[str, float]:
     return out
 
 
-def log_benchmark(cfg: DictConfig, out_dir: Path, name: str) -> str:
-    """Create the run, log params, metrics and files; return its id."""
+def data_input(report: dict, out_dir: Path, name: str, root: Path | None) -> tracking.DataInput:
+    """The benchmark set as a dataset input: ``benchmark/<set>``, digest its fingerprint (the tail
+    of its folder's name), its clips and windows as the profile, read from ``root``."""
+    return tracking.DataInput(
+        name=f"benchmark/{name}",
+        digest=out_dir.name.removeprefix(f"{name}-"),
+        source=str(root or out_dir),
+        context="testing",
+        profile={
+            "samples": int(report.get("windows", 0)),
+            "clips": int(report.get("clips", 0)),
+            "clips_without_window": len(report.get("clips_without_window", [])),
+        },
+    )
+
+
+def log_benchmark(cfg: DictConfig, out_dir: Path, name: str, root: Path | None = None) -> str:
+    """Create the run, log params, metrics, the set and files; return its id."""
     tracking.quiet_mlflow()
     store = tracking.store_of(cfg.logger)
     client = tracking.client(store)
@@ -56,7 +73,7 @@ def log_benchmark(cfg: DictConfig, out_dir: Path, name: str) -> str:
     run = client.create_run(
         experiment,
         run_name=f"benchmark {name}",
-        tags={"avalign.role": "benchmark", "avalign.git_commit": tracking.git_commit()},
+        tags={"avalign.role": "benchmark", **tracking.source_tags("avalign.benchmark")},
     )
     run_id = run.info.run_id
     settings = OmegaConf.to_container(cfg, resolve=True)
@@ -65,6 +82,7 @@ def log_benchmark(cfg: DictConfig, out_dir: Path, name: str) -> str:
     ).items():
         client.log_param(run_id, key, value)
     report = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+    tracking.log_datasets(client, run_id, [data_input(report, out_dir, name, root)])
     for key, value in metrics_of(report).items():
         client.log_metric(run_id, key, value)
     for file in ("results.md", "results.json"):

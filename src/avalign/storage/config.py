@@ -8,7 +8,6 @@ reads the repository's folder directly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -25,13 +24,6 @@ def config_dir() -> str:
     if source.is_dir():
         return str(source)
     raise FileNotFoundError(f"avalign configs not found in {packaged} or {source}")
-
-
-def hydra_main(config_name: str) -> Callable:
-    """``@hydra.main`` bound to avalign's config folder."""
-    import hydra
-
-    return hydra.main(config_path=config_dir(), config_name=config_name, version_base="1.3")
 
 
 def data_dir(cfg: DictConfig) -> Path:

@@ -50,8 +50,24 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         "avalign.features": features.folder.name,
     }
     recorder = RunRecorder.start(
-        cfg, tags=tags, run_name=f"evaluate {model.__class__.__name__} on {cfg.dataset.name}"
+        cfg,
+        tags=tags,
+        run_name=f"evaluate {model.__class__.__name__} on {cfg.dataset.name}",
+        command="avalign.evaluate",
     )
+    if recorder is not None:
+        first = module.splits["test"][0]
+        recorder.log_data(
+            {
+                "avalign.dataset": dataset.folder.name,
+                "avalign.samples": samples.folder.name,
+                "avalign.features": features.folder.name,
+                "avalign.features_dir": str(features.folder),
+            },
+            {"test": module.balance()["test"]},
+            (first.visual.shape[1], first.audio.shape[1]),
+            {"test": (f"{cfg.dataset.name}/{cfg.split}", "testing")},
+        )
     trainer = pl.Trainer(
         accelerator="cpu",
         devices=1,

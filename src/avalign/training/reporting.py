@@ -1,9 +1,9 @@
 """Record a training or evaluation run in MLflow, and print its results as a table.
 
 `RunRecorder` owns one MLflow run: it creates it with its tags (and its sweep parent, in a
-multirun), logs the composed config once (flattened params plus ``config.yaml``), hands Lightning
-a logger bound to the same run, and at the end logs the figures (θ curve, confusion matrix, ROC),
-the split balance and the checkpoint.
+multirun), logs the composed config once (flattened params plus ``config.yaml``) and the data of
+each split as MLflow dataset inputs, hands Lightning a logger bound to the same run, and at the end
+logs the figures (θ curve, confusion matrix, ROC), the split balance and the checkpoint.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from avalign.models.base import SyncModel
 from avalign.storage import tracking
+from avalign.storage.fingerprint import fingerprint
 from avalign.training import plots
 from avalign.training.metrics import theta_curve
 
@@ -49,6 +51,54 @@ def _sweep_context() -> tuple[str | None, str | None]:
     return sweep_dir.name, tracking.parent_run_id(sweep_dir)
 
 
+def data_inputs(
+    fingerprints: dict[str, str],
+    balance: dict[str, dict[str, int]],
+    dims: tuple[int, int] | None,
+    splits: dict[str, tuple[str, str]],
+) -> list[tracking.DataInput]:
+    """The dataset inputs of a run: for each ``split -> (name, context)`` of ``splits`` that
+    ``balance`` counts, its name, a digest of the dataset, samples and features fingerprints with
+    the split and its counts, the features folder, its counts as the profile (``samples``: the
+    samples, or the windows drawn per epoch of self-supervised training) and the tensor schema
+    of one sample (visual and audio tokens of ``dims`` = (Dv, Da); target and offset)."""
+    from mlflow.types import Schema, TensorSpec
+
+    keys = {k: v for k, v in fingerprints.items() if k != "avalign.features_dir"}
+    schema = None
+    if dims is not None:
+        float32, int64 = np.dtype("float32"), np.dtype("int64")
+        features = Schema(
+            [
+                TensorSpec(float32, (-1, -1, dims[0]), "visual"),
+                TensorSpec(float32, (-1, -1, dims[1]), "audio"),
+            ]
+        )
+        targets = Schema(
+            [TensorSpec(int64, (-1,), "misaligned"), TensorSpec(float32, (-1,), "offset_ms")]
+        )
+        schema = {
+            "mlflow_tensorspec": {"features": features.to_json(), "targets": targets.to_json()}
+        }
+    inputs = []
+    for split, (name, context) in splits.items():
+        counts = balance.get(split)
+        if counts is None:
+            continue
+        samples = counts.get("samples", counts.get("draws_per_epoch", 0))
+        inputs.append(
+            tracking.DataInput(
+                name=name,
+                digest=fingerprint([keys, split, counts]),
+                source=fingerprints.get("avalign.features_dir", ""),
+                context=context,
+                profile={"samples": samples, **counts},
+                schema=schema,
+            )
+        )
+    return inputs
+
+
 def _is_first_process() -> bool:
     ranks = ("LOCAL_RANK", "NODE_RANK", "RANK")
     return all(int(os.environ.get(name, "0") or 0) == 0 for name in ranks)
@@ -66,18 +116,27 @@ def _job_number() -> str | None:
 class RunRecorder:
     """One MLflow run of avalign."""
 
-    def __init__(self, cfg: DictConfig, run_id: str) -> None:
+    def __init__(self, cfg: DictConfig, run_id: str, experiment_id: str | None = None) -> None:
         self.cfg = cfg
         self.run_id = run_id
         self.store = tracking.store_of(cfg.logger)
         self.client = tracking.client(self.store)
         self.ui_command = tracking.ui_command(self.store)
+        if experiment_id is not None:
+            page = tracking.page_url(self.store, experiment_id, run_id)
+            self.ui_command += f", then open {page}"
 
     @classmethod
     def start(
-        cls, cfg: DictConfig, tags: dict[str, str], run_name: str | None = None
+        cls,
+        cfg: DictConfig,
+        tags: dict[str, str],
+        run_name: str | None = None,
+        command: str = "avalign.train",
     ) -> RunRecorder | None:
         """Create the run (None when the logger is ``none``) and log the config once.
+
+        ``command`` names the run's source in MLflow (`tracking.source_tags`).
 
         Only the first process of a distributed run records anything: DDP children (their
         ``LOCAL_RANK`` or ``NODE_RANK`` is not 0) get None, so one job is one MLflow run.
@@ -91,7 +150,7 @@ class RunRecorder:
         sweep_id, parent = _sweep_context()
         all_tags = {
             **tags,
-            "avalign.git_commit": tracking.git_commit(),
+            **tracking.source_tags(command),
             "avalign.model": str(cfg.model.name),
         }
         if sweep_id:
@@ -101,7 +160,7 @@ class RunRecorder:
             all_tags["mlflow.parentRunId"] = parent
         name = run_name or cfg.logger.get("run_name") or f"{cfg.model.name} on {cfg.dataset.name}"
         run = client.create_run(experiment, run_name=name, tags=all_tags)
-        recorder = cls(cfg, run.info.run_id)
+        recorder = cls(cfg, run.info.run_id, experiment)
         recorder.log_config(cfg)
         return recorder
 
@@ -114,6 +173,18 @@ class RunRecorder:
         for start in range(0, len(params), 100):
             self.client.log_batch(self.run_id, params=params[start : start + 100])
         self.client.log_text(self.run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+
+    def log_data(
+        self,
+        fingerprints: dict[str, str],
+        balance: dict[str, dict[str, int]],
+        dims: tuple[int, int] | None,
+        splits: dict[str, tuple[str, str]],
+    ) -> None:
+        """The data each split was read from, as MLflow dataset inputs (`data_inputs`)."""
+        tracking.log_datasets(
+            self.client, self.run_id, data_inputs(fingerprints, balance, dims, splits)
+        )
 
     def lightning_logger(self):
         """A Lightning logger writing into this run."""

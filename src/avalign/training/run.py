@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from avalign.features.pipeline import data_stages
 from avalign.models.base import SyncModel
+from avalign.storage import tracking
 from avalign.training.augment import AugmentConfig
 from avalign.training.datamodule import SyncDataModule
 from avalign.training.reporting import RunRecorder, results_table
@@ -172,6 +173,10 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
         log.info("%s: %s", split, counts)
 
     recorder = RunRecorder.start(cfg, tags=fingerprints)
+    if recorder is not None:
+        name = str(cfg.dataset.name)
+        splits = {s: (f"{name}/{s}", context) for s, context in tracking.CONTEXTS.items()}
+        recorder.log_data(fingerprints, balance, datamodule.input_dims, splits)
     with tempfile.TemporaryDirectory(prefix="avalign-ckpt-") as scratch:
         model, trainer, best_path = fit_best(
             model,
