@@ -169,6 +169,10 @@ def test_a_lag_head_feeds_the_same_analysis(tmp_path):
     extras: dict = {}
     record = check_file(video, LagHead(), FeatureConfig(fps=5.0), cfg, False, extras)
     assert record["offset_method"] == "lag_head" and record["offset_model"] == "constant"
-    assert record["offset_ms"] == pytest.approx(600, abs=1)
-    assert record["verdict"] == "audio late by 600 ms (confidence high)"
-    assert list(extras["timeline"].lags_ms[[0, -1]]) == [-2000.0, 2000.0]
+    # the lag head's 3 steps are on the step grid; 25 fps pictures are shown at the end of their
+    # 200 ms steps (on average 0.6 into them): a viewer sees the sound 3 steps less 20 ms late
+    delay = float(extras["features"]["picture_delay_ms"])
+    assert delay == pytest.approx(20.0, abs=0.5)
+    assert record["offset_ms"] == pytest.approx(600 - delay, abs=1)
+    assert record["verdict"] == f"audio late by {600 - delay:.0f} ms (confidence high)"
+    assert list(extras["timeline"].lags_ms[[0, -1]]) == pytest.approx([-2000 - delay, 2000 - delay])

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
-from avalign.detection.evidence import window_evidence
+from avalign.detection.evidence import phase_shifts_ms, presented, window_evidence
 from avalign.detection.timeline import as_estimate, fit_timeline, timeline_record
 from avalign.detection.verdict import PosteriorRule, decide
 from avalign.detection.windows import (
@@ -37,7 +37,7 @@ from avalign.detection.windows import (
     window_spans,
 )
 from avalign.features.config import FeatureConfig
-from avalign.features.stream import stream_features
+from avalign.features.stream import audio_steps, stream_features
 from avalign.media.errors import MediaError
 from avalign.models.inputs import audio_curve
 
@@ -146,22 +146,41 @@ def check_file(
         bar.close()
     steps = len(features["flow_energy"])
     spans = window_spans(steps, fps, float(cfg.window_s), float(cfg.hop_s))
+    # the picture's changes are shown later than the middle of their steps (25 fps: 20 ms)
+    delay = float(features.get("picture_delay_ms", 0.0))
     lag_probabilities: list[dict[int, float]] = []
     if model is None:
-        windows = score_windows_default(features, spans, fps, float(cfg.max_lag_s))
+        windows = score_windows_default(features, spans, fps, float(cfg.max_lag_s), delay)
     else:
-        windows, lag_probabilities = score_windows_trained(model, features, spans, fps)
-    evidence = window_evidence(
-        features,
-        spans,
-        windows,
-        fps,
-        max_lag_s=float(cfg.max_lag_s),
-        window_s=float(cfg.window_s),
-        hop_s=float(cfg.hop_s),
-        lag_probabilities=lag_probabilities,
-        temperature=float(cfg.temperature),
-    )
+        windows, lag_probabilities = score_windows_trained(model, features, spans, fps, delay)
+
+    def evidence_of(features: dict, lag_probabilities: list[dict[int, float]]):
+        return window_evidence(
+            features,
+            spans,
+            windows,
+            fps,
+            max_lag_s=float(cfg.max_lag_s),
+            window_s=float(cfg.window_s),
+            hop_s=float(cfg.hop_s),
+            lag_probabilities=lag_probabilities,
+            temperature=float(cfg.temperature),
+        )
+
+    evidence = evidence_of(features, lag_probabilities)
+    if evidence is not None:  # the same detector on the sound at other phases of the step
+        shifts = phase_shifts_ms(1000.0 / fps, int(cfg.get("substeps", 1)))
+        runs = []
+        for shift in shifts:
+            if shift == 0:
+                runs.append(evidence)
+                continue
+            moved = {**features, **audio_steps(path, features_config, steps, shift / 1000.0)}
+            probabilities = (
+                score_windows_trained(model, moved, spans, fps)[1] if model is not None else []
+            )
+            runs.append(evidence_of(moved, probabilities))
+        evidence = presented(runs, shifts, delay)
     timeline = fit_timeline(evidence) if evidence is not None else None
     if timeline is not None:  # every usable window's evidence, summed
         estimate = as_estimate(timeline, evidence.method)
@@ -170,6 +189,9 @@ def check_file(
             lag_head_offset(lag_probabilities, fps)
             if lag_probabilities
             else global_offset(features, fps, float(cfg.max_lag_s))
+        )
+        estimate = dataclasses.replace(
+            estimate, offset_ms=estimate.offset_ms - delay, lags_ms=estimate.lags_ms - delay
         )
     rule = None
     if getattr(model, "decides_by_lag", False):  # judged from the lag posterior of every window
@@ -241,6 +263,10 @@ def table(records: list[dict]) -> str:
 
 
 def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    from avalign.storage.helptext import HELP_FLAGS, print_help
+
+    if any(a in HELP_FLAGS for a in argv):  # conf/detect.yaml's settings, examples, exit status
+        raise SystemExit(print_help("detect", __doc__, argv, 0))
     parser = argparse.ArgumentParser(
         prog="python -m avalign.detect", description=__doc__.split("\n\n")[0]
     )

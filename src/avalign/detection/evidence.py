@@ -27,6 +27,17 @@ detector's output becomes that shape:
 Windows overlap (a 4 s window every 2 s counts each instant twice), so the evidence carries a
 ``weight`` (hop / window, at most 1) by which the time-line analysis scales summed
 log-likelihoods: the same second of footage is not counted as two independent observations.
+
+**Finer than a step, and in the time a viewer sees** (`presented`). A detector reads lags in
+whole feature steps (40 ms at 25 steps/s), and a trained lag head reads them as a quantiser
+does: the packaged LagNet puts 0.95 of its probability on one lag, the one that the sound's
+onset falls in, wherever in its step the onset lies. The same detector run on the sound moved
+by a fraction of a step (`phase_shifts_ms`: ``n`` phases centred on 0) lands on other whole
+lags; each run's probabilities, read at its own lags plus its shift and averaged over the runs,
+are the evidence on a grid ``n`` times finer, whose peak is the dithered quantiser's mean (error
+within half of ``step / n`` instead of a one-sided whole step). Then the picture: a change of
+picture is placed at the middle of its step, and 25 fps pictures are all shown at the end of
+theirs (`avalign.features.stream.picture_delay_ms`), so the lags are moved back by that delay.
 """
 
 from __future__ import annotations
@@ -65,10 +76,17 @@ class LagEvidence:
     loglik: np.ndarray
     weight: float = 1.0
     method: str = "xcorr"
+    #: the detector's own lag step, ms, when the grid is finer (`presented`); None: the grid's
+    resolution_ms: float | None = None
 
     @property
     def step_ms(self) -> float:
         return float(self.lags_ms[1] - self.lags_ms[0]) if self.lags_ms.size > 1 else 1.0
+
+    @property
+    def resolution(self) -> float:
+        """The lag step the detector itself can tell apart, ms (at least the grid's step)."""
+        return max(self.step_ms, self.resolution_ms or 0.0)
 
     def __len__(self) -> int:
         return int(self.loglik.shape[0])
@@ -233,4 +251,45 @@ def window_evidence(
         return lag_head_evidence([lag_probabilities[i] for i in keep], centres, fps, weight)
     return correlation_evidence(
         features, [spans[i] for i in keep], fps, max_lag_s, temperature=temperature, weight=weight
+    )
+
+
+def phase_shifts_ms(step_ms: float, phases: int) -> np.ndarray:
+    """``phases`` shifts of the sound within one step, centred on 0 (0 itself when odd), ms."""
+    count = max(1, int(phases))
+    return (np.arange(count) - (count - 1) / 2.0) * step_ms / count
+
+
+def presented(
+    runs: list[LagEvidence], shifts_ms: np.ndarray | list[float], delay_ms: float = 0.0
+) -> LagEvidence:
+    """One evidence from runs of one detector on the sound moved by ``shifts_ms`` (the same
+    windows in each), on a grid ``len(runs)`` times finer, with lags moved back by the picture's
+    ``delay_ms``: offsets as a viewer sees them (see the module's docstring).
+
+    Run ``i`` read the sound ``shifts_ms[i]`` later, so its lag ``L`` means an offset of
+    ``L + shifts_ms[i]``. Each window's probabilities are read at those offsets (linearly
+    between a run's own lags) and averaged over the runs.
+    """
+    base = runs[0]
+    step = base.step_ms
+    count = len(runs)
+    if count == 1:
+        fine, loglik = base.lags_ms, base.loglik
+    else:
+        fine = np.linspace(base.lags_ms[0], base.lags_ms[-1], (base.lags_ms.size - 1) * count + 1)
+        mean = np.zeros((len(base), fine.size))
+        for run, shift in zip(runs, shifts_ms, strict=True):
+            probability = np.exp(run.loglik)
+            for row in range(len(base)):
+                mean[row] += np.interp(fine, run.lags_ms + shift, probability[row])
+        mean /= np.clip(mean.sum(axis=1, keepdims=True), 1e-300, None)
+        loglik = np.log(np.clip(mean, 1e-300, None))
+    return LagEvidence(
+        base.centres_s,
+        fine - delay_ms,
+        loglik,
+        base.weight,
+        base.method,
+        resolution_ms=step if count > 1 else base.resolution_ms,
     )

@@ -124,11 +124,12 @@ def _peak(curve: np.ndarray, lags_ms: np.ndarray) -> tuple[float, float]:
     return float(lags_ms[0] + position * step), float(curve[best])
 
 
-def margin(curve: np.ndarray) -> float:
-    """Peak value minus the best value more than one step from the peak (inf if none)."""
+def margin(curve: np.ndarray, width: int = 1) -> float:
+    """Peak value minus the best value more than ``width`` grid steps (one step of the detector)
+    from the peak (inf if none)."""
     best = int(np.argmax(curve))
     away = np.ones(curve.size, bool)
-    away[max(0, best - 1) : best + 2] = False
+    away[max(0, best - width) : best + width + 1] = False
     return float(curve[best] - curve[away].max()) if away.any() else float("inf")
 
 
@@ -161,14 +162,17 @@ def upsample(loglik: np.ndarray, factor: int) -> np.ndarray:
     return CubicSpline(np.arange(size), loglik, axis=1)(fine)
 
 
-def _drift(ll: np.ndarray, t: np.ndarray, lags: np.ndarray):
-    """Best (offset at the middle, slope ms/s, log-likelihood) and the slope profile."""
+def _drift(ll: np.ndarray, t: np.ndarray, lags: np.ndarray, resolution: float):
+    """Best (offset at the middle, slope ms/s, log-likelihood) and the slope profile.
+
+    Slopes are searched in strides of the detector's own lag step (``resolution``, which the
+    grid's step may be a fraction of), then refined."""
     step = lags[1] - lags[0]
     middle = 0.5 * (t[0] + t[-1])
     span = max(t[-1] - t[0], 1e-6)
     fill = ll.mean(axis=1)
     top = min(MAX_DRIFT_MS_PER_MIN / 60.0, 2.0 * (lags[-1] - lags[0]) / span)
-    delta = step / span  # moves each end of the file by half a step
+    delta = resolution / span  # moves each end of the file by half a step
     slopes = np.arange(-top, top + delta / 2, delta)
     profile = np.empty(slopes.size)
     where = np.empty(slopes.size, int)
@@ -194,7 +198,7 @@ def _drift(ll: np.ndarray, t: np.ndarray, lags: np.ndarray):
     all_slopes = np.concatenate([slopes, fine_slopes])
     all_profile = np.concatenate([profile, fine_profile])
     order = np.argsort(all_slopes)
-    distinct = max(2.0, 2 * top * span / step)  # slopes that move the ends apart by a step
+    distinct = max(2.0, 2 * top * span / resolution)  # slopes moving the ends apart by a step
     return (
         mid_offset,
         float(fine_slopes[k]),
@@ -238,7 +242,8 @@ def fit_timeline(evidence: LagEvidence) -> OffsetModel | None:
     ll = evidence.loglik * evidence.weight
     file_ll = ll.sum(axis=0)
     offset, constant_ll = _peak(file_ll, lags)
-    offset_margin = margin(file_ll)
+    width = max(1, round(evidence.resolution / evidence.step_ms))  # grid steps per detector step
+    offset_margin = margin(file_ll, width)
     n_eff = max(2.0, n * evidence.weight)
     per_parameter = 0.5 * np.log(n_eff) + EXTRA_NATS
     scores = {"constant": constant_ll - per_parameter}
@@ -251,10 +256,14 @@ def fit_timeline(evidence: LagEvidence) -> OffsetModel | None:
         ]
     )
     probability = np.exp(evidence.loglik)
-    strength = np.array([probability[i, max(0, b - 1) : b + 2].sum() for i, b in enumerate(best)])
+    strength = np.array(
+        [probability[i, max(0, b - width) : b + width + 1].sum() for i, b in enumerate(best)]
+    )
     drift = edit = None
     if n >= MIN_WINDOWS and lags.size > 2:
-        mid_offset, slope, drift_ll, middle, distinct, profile = _drift(ll, t, lags)
+        mid_offset, slope, drift_ll, middle, distinct, profile = _drift(
+            ll, t, lags, evidence.resolution
+        )
         drift = (mid_offset - slope * middle, slope, profile, drift_ll)
         scores["drift"] = drift_ll - 2 * per_parameter - np.log(distinct)
         k, before, after, edit_ll = _edit(ll, lags)

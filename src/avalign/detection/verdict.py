@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from avalign.detection.band import IN_SYNC_BAND_MS, in_band
 from avalign.detection.windows import OffsetEstimate, WindowScore
 
 if TYPE_CHECKING:
     from avalign.detection.timeline import OffsetModel
 
-#: Offsets smaller than this are in sync for a viewer (ITU-R BT.1359 detectability: audio
-#: 45 ms early or 125 ms late); we use the larger bound on both sides.
+#: The larger bound of the in-sync band (`IN_SYNC_BAND_MS`): a change of offset (an edit) must be
+#: at least this large to be reported.
 PERCEPTIBLE_MS = 125.0
 #: Share of windows that must agree before a problem is reported.
 MAJORITY = 0.5
@@ -51,9 +52,6 @@ def onset(windows: list[WindowScore], kind: str) -> float | None:
     return None
 
 
-#: ITU-R BT.1359 in-sync band in avalign's sign (positive = audio late), ms: what a viewer does
-#: not notice (audio up to 45 ms early or 125 ms late).
-IN_SYNC_BAND_MS = (-45.0, 125.0)
 CANNOT_TELL = (
     "cannot tell: the picture shows too little of what makes the sound to judge its timing"
 )
@@ -148,12 +146,14 @@ def decide(
                 if confidence != "low" or not offsets
                 else sorted(offsets)[len(offsets) // 2]
             )
-            return _shift_verdict(shown, confidence)
+            if not in_band(shown):  # within the band, the windows' shift is one nobody sees
+                return _shift_verdict(shown, confidence)
     # Without training, a clear whole-file correlation peak away from 0 overrules inconclusive
     # windows; a trained model's windows are decided at its validated threshold and stand.
     if (
         estimate.method == "xcorr"
-        and abs(offset_ms) >= max(PERCEPTIBLE_MS, step_ms)
+        and not in_band(offset_ms)
+        and abs(offset_ms) >= step_ms
         and confidence == "high"
     ):
         return _shift_verdict(offset_ms, confidence)
@@ -177,8 +177,8 @@ def _signed(ms: float) -> str:
 
 
 def _offset_words(ms: float) -> str:
-    """``late by 480 ms``, ``early by 300 ms``, or ``in sync`` below what a viewer notices."""
-    if abs(ms) < PERCEPTIBLE_MS:
+    """``late by 480 ms``, ``early by 300 ms``, or ``in sync`` within what a viewer accepts."""
+    if in_band(ms):
         return "in sync"
     return f"{'late' if ms > 0 else 'early'} by {abs(ms):.0f} ms"
 
@@ -189,7 +189,7 @@ def _changing_verdict(model: OffsetModel | None) -> Verdict | None:
         return None
     times = model.window_times_s
     ends = model.offset_at(times[[0, -1]]) if times.size else []
-    if model.kind == "drift" and max((abs(x) for x in ends), default=0.0) >= PERCEPTIBLE_MS:
+    if model.kind == "drift" and any(not in_band(x) for x in ends):
         text = (
             f"audio drifts {_signed(model.drift_ms_per_min)} ms/min, "
             f"{_signed(model.offset_at_zero_ms)} ms at 00:00 (confidence {model.confidence})"
@@ -200,7 +200,7 @@ def _changing_verdict(model: OffsetModel | None) -> Verdict | None:
     if (
         model.kind == "edit"
         and abs(before - after) >= PERCEPTIBLE_MS
-        and max(abs(before), abs(after)) >= PERCEPTIBLE_MS
+        and not (in_band(before) and in_band(after))
     ):
         text = (
             f"audio offset changes at {clock(model.edit_time_s)}: {_offset_words(before)} "

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from avalign.detection.band import in_band
 from avalign.models.correlation import correlate_curves, parabolic_offset
 from avalign.models.inputs import TYPES, SampleInputs, audio_curve, collate
 
@@ -81,12 +82,17 @@ def sound_checks(
 
 
 def score_windows_trained(
-    model: SyncModel, features: dict[str, np.ndarray], spans: list[tuple[int, int]], fps: float
+    model: SyncModel,
+    features: dict[str, np.ndarray],
+    spans: list[tuple[int, int]],
+    fps: float,
+    delay_ms: float = 0.0,
 ) -> tuple[list[WindowScore], list[dict[int, float]]]:
     """Windows scored by a trained model: its decision at its own θ, type head and offset.
 
     Also returns, for a model with a lag head, each window's probability of every lag (in steps,
-    positive = audio late); an empty list otherwise.
+    positive = audio late, on the features' step grid); an empty list otherwise. The windows'
+    offsets are less the picture's ``delay_ms`` (`avalign.features.stream.picture_delay_ms`).
     """
     theta = float(model.theta) if not torch.isnan(model.theta) else 0.5
     results = []
@@ -124,7 +130,7 @@ def score_windows_trained(
                 sound_problems = ("mute", "silent") + (() if "type_logits" in out else ("noise",))
                 if checked is not None and checked[0] in sound_problems:
                     decided, kind, certainty = True, checked[0], checked[1]
-                offset = float(out["offset_ms"][i]) if "offset_ms" in out else None
+                offset = float(out["offset_ms"][i]) - delay_ms if "offset_ms" in out else None
                 results.append(
                     WindowScore(
                         a / fps, b / fps, float(probability[i]), decided, kind, certainty, offset
@@ -134,14 +140,20 @@ def score_windows_trained(
 
 
 def score_windows_default(
-    features: dict[str, np.ndarray], spans: list[tuple[int, int]], fps: float, max_lag_s: float
+    features: dict[str, np.ndarray],
+    spans: list[tuple[int, int]],
+    fps: float,
+    max_lag_s: float,
+    delay_ms: float = 0.0,
 ) -> list[WindowScore]:
     """Training-free windows: sound checks first, then cross-correlation offset and confidence.
 
     Without training there is no calibrated probability: a window whose sound is missing, silent
     or noise-like is out of sync with the certainty of that check; otherwise the correlation's
-    best lag decides (out of sync when it is at least one step away from 0 with a prominent peak).
+    best lag decides (out of sync when it lies outside the in-sync band, at least one step away
+    from 0, with a prominent peak). Offsets are less the picture's ``delay_ms``.
     """
+
     results = []
     for a, b in spans:
         checked = sound_checks(features, (a, b))
@@ -158,9 +170,13 @@ def score_windows_default(
             max_lag_s=max_lag_s,
             step_ms=1000.0 / fps,
         )
-        offset = float(found["offset_ms"][0])
+        offset = float(found["offset_ms"][0]) - delay_ms
         confidence = float(found["confidence"][0])
-        shifted = abs(offset) >= 1000.0 / fps and confidence >= CONFIDENCE_LEVELS["medium"]
+        shifted = (
+            not in_band(offset)
+            and abs(offset) >= 1000.0 / fps
+            and confidence >= CONFIDENCE_LEVELS["medium"]
+        )
         p = 1.0 / (1.0 + np.exp(-(confidence - CONFIDENCE_LEVELS["medium"]))) if shifted else 0.0
         results.append(
             WindowScore(

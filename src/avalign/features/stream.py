@@ -17,7 +17,7 @@ from avalign.features.audio import audio_features
 from avalign.features.config import FeatureConfig
 from avalign.features.extract import step_boundaries, step_count
 from avalign.features.visual import FlowEstimator, motion_features
-from avalign.media.decode import decode_audio, iter_frames_at
+from avalign.media.decode import TIME_EPS, decode_audio, iter_frames_at
 from avalign.media.probe import MediaInfo, probe_media
 
 BLOCK_STEPS = 256  # steps of picture per block (about 50 s at 5 Hz)
@@ -76,13 +76,25 @@ class _FaceSteps:
         return {key: values[1 : steps + 1] for key, values in table.items()}
 
 
-def _audio(path: Path, config: FeatureConfig, steps: int) -> dict[str, np.ndarray] | None:
+def audio_steps(
+    path: str | Path, config: FeatureConfig, steps: int, shift_s: float = 0.0
+) -> dict[str, np.ndarray] | None:
+    """The sound's per-step features, step ``k`` covering ``[k / fps, (k + 1) / fps)`` moved by
+    ``shift_s`` (later when positive); None without a sound track.
+
+    Moved by a fraction of a step, they give the same sound on a grid of another phase: a
+    detector whose lag is quantised to whole steps then lands on another whole lag, which is
+    how `avalign.detection.check` reads offsets finer than one step.
+    """
     step_s = 1.0 / config.fps
     parts = []
     for start in range(0, steps, CHUNK_STEPS):
         count = min(CHUNK_STEPS, steps - start)
         audio = decode_audio(
-            path, config.sample_rate, start_s=start * step_s, end_s=(start + count) * step_s
+            path,
+            config.sample_rate,
+            start_s=start * step_s + shift_s,
+            end_s=(start + count) * step_s + shift_s,
         )
         if audio is None:
             return None
@@ -109,9 +121,35 @@ def stream_features(
     steps = step_count(info.duration_s, config.fps)
     visual = _visual(path, info, config, steps, tick or (lambda n: None))
     steps = len(visual["flow_energy"])
-    sound = _audio(path, config, steps) if info.has_audio else None
+    sound = audio_steps(path, config, steps) if info.has_audio else None
     features = dict(visual)
     features.update(sound if sound is not None else _silence(steps, config))
     features["timestamps"] = (np.arange(steps) + 0.5) / config.fps
     features["has_audio"] = np.array(sound is not None)
+    features["picture_delay_ms"] = np.array(picture_delay_ms(info.picture_times, config.fps, steps))
     return features, info
+
+
+def picture_delay_ms(picture_times: np.ndarray, fps: float, steps: int) -> float:
+    """How much later than the middle of its step a change of picture is shown, on average, ms.
+
+    Visual step ``k`` is the change between the pictures on screen at ``k / fps`` and at
+    ``(k + 1) / fps``: it holds the pictures shown in ``(k / fps, (k + 1) / fps]``, and where in
+    that interval they were shown is lost. Sound step ``k`` holds the sound of
+    ``[k / fps, (k + 1) / fps)``, where an onset's place in the step is kept (by how much of the
+    step it fills). A detector that lines them up therefore places every change of picture at
+    the middle of its step. That holds on average when the pictures fall anywhere in the steps
+    (24 or 30 fps against 25 steps/s, a variable frame rate), but not at 25 fps (and 50, 12.5),
+    whose pictures are all shown at the very end of their steps, half a step (20 ms) after the
+    middle: sound shown with its picture then reads 20 ms late. This returns that delay, the
+    mean over the shown pictures (the first one changes nothing) of ``(phase - 1/2) / fps``,
+    with ``phase`` in ``(0, 1]`` the place of the picture's time in its step; offsets read on
+    the step grid, less this, are the offsets a viewer sees.
+    """
+    times = np.sort(np.asarray(picture_times, np.float64))[1:]
+    times = times[(times > TIME_EPS) & (times <= steps / fps + TIME_EPS)]
+    if times.size == 0:
+        return 0.0
+    position = (times - TIME_EPS) * fps  # a picture shown at a step's end belongs to that step
+    phase = position - (np.ceil(position) - 1.0)
+    return float((phase.mean() - 0.5) * 1000.0 / fps)

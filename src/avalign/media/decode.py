@@ -305,6 +305,76 @@ def decode_frames_at(
     return frames if rgb_side is None else (frames, colour)
 
 
+#: A sound frame whose timestamp strays further than this (s) from where the samples before it
+#: in its run end (a gap, an overlap, or drift accumulated over many frames) starts a new run
+#: at its own time; closer, it follows on (millisecond time bases round every timestamp).
+AUDIO_JOIN_S = 0.01
+#: How far before ``start_s`` decoding starts after a seek (s): the sound decoder's first frame
+#: after a jump is not exact, and its output must reach back before the requested start.
+SEEK_MARGIN_S = 1.0
+
+
+def _place(
+    segments: list[tuple[float, np.ndarray]], start_s: float, sample_rate: int, length: int | None
+) -> np.ndarray:
+    """The segments ``(time, samples)`` laid on the timeline from ``start_s``: silence in the
+    gaps; where a segment overlaps sound already placed, its overlapping samples are dropped.
+    The result ends where the sound ends, or after ``length`` samples if that comes first."""
+    placed = [(round((time - start_s) * sample_rate), samples) for time, samples in segments]
+    end = max([at + samples.size for at, samples in placed] + [0])
+    length = end if length is None else max(0, min(length, end))
+    out = np.zeros(length, np.float32)
+    written = 0  # the end of the sound placed so far
+    for at, samples in placed:
+        skip = max(0, written - at, -at)  # overlap with earlier sound, or before the start
+        begin = at + skip
+        if begin >= length or skip >= samples.size:
+            continue
+        part = samples[skip : skip + length - begin]
+        out[begin : begin + part.size] = part
+        written = max(written, begin + part.size)
+    return out
+
+
+def _sound_segments(
+    container: av.container.InputContainer,
+    stream: av.AudioStream,
+    sample_rate: int,
+    stop: float | None,
+) -> list[tuple[float, np.ndarray]]:
+    """Decode ``stream`` into runs of contiguous sound ``(time of the first sample, mono samples
+    at sample_rate)``: a frame that does not start where the run's samples end (a gap or an
+    overlap in the timestamps, `AUDIO_JOIN_S`) starts a new run, resampled afresh."""
+    segments: list[tuple[float, np.ndarray]] = []
+    resampler: av.AudioResampler | None = None
+    chunks: list[np.ndarray] = []
+    begin = expected = None
+    run = 0.0  # seconds of sound in the current run
+
+    def close() -> None:
+        if resampler is not None:
+            chunks.extend(piece.to_ndarray().reshape(-1) for piece in resampler.resample(None))
+            if chunks:
+                segments.append((begin, np.concatenate(chunks).astype(np.float32, copy=False)))
+
+    for frame in container.decode(stream):
+        time = None if frame.pts is None else float(frame.pts * stream.time_base)
+        if time is None:
+            time = expected if expected is not None else 0.0
+        if stop is not None and time > stop:
+            break
+        if expected is None or abs(time - expected) > AUDIO_JOIN_S:
+            close()
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            chunks = []
+            begin, run = time, 0.0
+        chunks.extend(piece.to_ndarray().reshape(-1) for piece in resampler.resample(frame))
+        run += frame.samples / frame.sample_rate
+        expected = begin + run
+    close()
+    return segments
+
+
 def decode_audio(
     path: str | Path,
     sample_rate: int,
@@ -315,8 +385,12 @@ def decode_audio(
     """Decode the first audio stream to mono float32 at ``sample_rate``; None when there is none.
 
     Sample ``i`` of the result is the sound at time ``start_s + i / sample_rate`` of the file's
-    timeline: a stream that starts late is preceded by silence, so that sound and picture keep
-    the time relation that the file gives them. Channels are averaged to mono.
+    timeline, as a player presents it: every decoded frame is placed at its own timestamp, so a
+    stream that starts late is preceded by silence, a gap in the timestamps becomes silence and
+    sound whose timestamps overlap sound already placed is dropped. Channels are averaged to
+    mono. A window that starts later than ``SEEK_MARGIN_S`` into the file is reached by seeking
+    on the sound stream itself; if the seek lands after ``start_s`` (a container that cannot seek
+    that stream well), the stream is decoded from its first packet instead, so no sound is lost.
     """
     path = Path(path)
     container = _open(path)
@@ -324,34 +398,23 @@ def decode_audio(
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        if start_s > 0:
-            container.seek(int(max(0.0, start_s - 1.0) * av.time_base), any_frame=False)
-        chunks: list[np.ndarray] = []
-        first_time: float | None = None
         stop = None if end_s is None else end_s + 0.1
-        for frame in container.decode(stream):
-            if frame.pts is not None and first_time is None:
-                first_time = float(frame.pts * stream.time_base)
-            for piece in resampler.resample(frame):
-                chunks.append(piece.to_ndarray().reshape(-1))
-            if stop is not None and frame.pts is not None and frame.pts * stream.time_base > stop:
-                break
-        for piece in resampler.resample(None):
-            chunks.append(piece.to_ndarray().reshape(-1))
+        segments: list[tuple[float, np.ndarray]] = []
+        if start_s > SEEK_MARGIN_S and stream.time_base:
+            target = int((start_s - SEEK_MARGIN_S) / stream.time_base)
+            try:
+                container.seek(target, stream=stream, any_frame=False, backward=True)
+                segments = _sound_segments(container, stream, sample_rate, stop)
+            except av.error.FFmpegError:
+                segments = []
+            if not segments or segments[0][0] > start_s + AUDIO_JOIN_S:
+                container.seek(0, stream=stream, any_frame=False, backward=True)
+                segments = []
+        if not segments:
+            segments = _sound_segments(container, stream, sample_rate, stop)
     except av.error.FFmpegError as error:
         raise MediaError(path, f"audio decoding failed: {error.strerror}") from error
     finally:
         container.close()
-    audio = (
-        np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-    )
-    lead = round(((first_time or 0.0) - start_s) * sample_rate)
-    if lead > 0:
-        audio = np.concatenate([np.zeros(lead, np.float32), audio])
-    elif lead < 0:
-        audio = audio[-lead:]
-    if end_s is not None:
-        wanted = round((end_s - start_s) * sample_rate)
-        audio = audio[:wanted]
-    return audio
+    wanted = None if end_s is None else max(0, round((end_s - start_s) * sample_rate))
+    return _place(segments, start_s, sample_rate, wanted)

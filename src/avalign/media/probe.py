@@ -53,6 +53,8 @@ class MediaInfo:
     audio_channels : number of audio channels (0 without audio).
     notes : harmless oddities worth reporting (variable frame rate, odd resolution).
     video_start_s : when the first shown picture appears.
+    picture_times : the sorted presentation times of the shown pictures, s (what the packets say;
+        `avalign.features.stream` places the picture's changes in time with them).
     audio_start_s, audio_end_s : the real extent of the sound (0, 0 without audio). It starts at
         the first sample the decoder gives: encoders prime AAC (and MP3) with about 1,000 samples
         that are not part of the recording, and the decoder drops them, as it drops what an edit
@@ -75,6 +77,9 @@ class MediaInfo:
     video_start_s: float = 0.0
     audio_start_s: float = 0.0
     audio_end_s: float = 0.0
+    picture_times: np.ndarray = field(
+        default_factory=lambda: np.zeros(0), repr=False, compare=False
+    )
 
     @property
     def audio_duration_s(self) -> float:
@@ -195,7 +200,14 @@ def probe_media(path: str | Path) -> MediaInfo:
     step = float(np.median(intervals)) if intervals.size else 0.0
     end = float(times[-1] + step)
     length = end - float(times[0])
-    if declared and length < declared - TRUNCATION_TOLERANCE_S:
+    sound_start, sound_end = _sound_extent(walk) if audio is not None else (0.0, 0.0)
+    # The declared duration is the container's: from the earliest start to the latest end over
+    # all streams. A picture that ends before the sound (or a sound that ends before the
+    # picture) is a valid file; it is truncated only when no stream reaches that far.
+    held = length
+    if audio is not None and sound_end > sound_start:
+        held = max(end, sound_end) - min(float(times[0]), sound_start)
+    if declared and held < declared - TRUNCATION_TOLERANCE_S:
         raise MediaError(
             path, f"truncated: frames stop at {length:.2f} s of the declared {declared:.2f} s"
         )
@@ -215,7 +227,6 @@ def probe_media(path: str | Path) -> MediaInfo:
         notes.append("variable frame rate: frames are sampled by timestamp")
     if width % 2 or height % 2:
         notes.append(f"odd resolution {width}x{height}")
-    sound_start, sound_end = _sound_extent(walk) if audio is not None else (0.0, 0.0)
     return MediaInfo(
         path=str(path),
         duration_s=end,
@@ -230,4 +241,5 @@ def probe_media(path: str | Path) -> MediaInfo:
         video_start_s=float(times[0]),
         audio_start_s=sound_start,
         audio_end_s=sound_end,
+        picture_times=times,
     )
