@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from avalign.fixing.resync import EXIT_FAILED, EXIT_REFUSED, RefusedError, plan_fix, run
-from avalign.fixing.retime import retime_samples
 from avalign.media.decode import decode_audio
 from avalign.samples.materialize import encode_sample
 from support.media import make_video, render_audio, truncate, window_sample, write_windows
@@ -47,6 +46,24 @@ def video_packets(path: Path) -> list[bytes]:
         return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
 
 
+def sound_lag_ms(fixed_path: Path, synced_path: Path) -> float:
+    """How much later the fixed file's sound plays than the in-sync file's, against the picture.
+
+    A remux that moves sound before the picture's start shifts every stream (the picture then
+    starts later): what counts is the sound relative to the picture, not to 00:00.
+    """
+    fixed, synced = decode_audio(fixed_path, SR), decode_audio(synced_path, SR)
+    n = min(fixed.size, synced.size)
+    lag = (np.argmax(np.correlate(fixed[:n], synced[:n], "full")) - (n - 1)) / SR
+    return 1000.0 * (lag - (picture_start(fixed_path) - picture_start(synced_path)))
+
+
+def picture_start(path: Path) -> float:
+    with av.open(str(path)) as container:
+        frame = next(container.decode(container.streams.video[0]))
+        return float(frame.pts * frame.time_base)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -65,22 +82,23 @@ def test_fix_recovers_a_known_shift(files, tmp_path):
     assert video_packets(out) == video_packets(files["late"])  # the picture, bit for bit
     assert result["audio_codecs"] == ["aac"]  # the input's own codec
     # the moved sound lines up with the in-sync file's sound to a millisecond
-    fixed, synced = decode_audio(out, SR), decode_audio(files["synced"], SR)
-    n = min(fixed.size, synced.size)
-    correlation = np.correlate(fixed[:n], synced[:n], "full")
     plan_ms = result["plan"]["offset_ms"]
-    assert abs((np.argmax(correlation) - (n - 1)) / SR * 1000) <= abs(plan_ms - 480) + 1.0
+    assert abs(sound_lag_ms(out, files["synced"])) <= abs(plan_ms - 480) + 1.0
 
 
-def test_a_given_offset_is_applied_sample_accurately(files, tmp_path):
+@pytest.mark.parametrize("method", ["remux", "reencode"])
+def test_a_given_offset_is_applied_sample_accurately(files, tmp_path, method):
     out = tmp_path / "given.mp4"
-    code, report = fix(tmp_path, files["late"], out, "offset_ms=480", "check=false")
-    assert code == 0 and report["files"][0]["plan"]["source"] == "given"
-    fixed, synced = decode_audio(out, SR), decode_audio(files["synced"], SR)
-    n = min(fixed.size, synced.size)
-    lag = np.argmax(np.correlate(fixed[:n], synced[:n], "full")) - (n - 1)
-    assert abs(lag) <= 1  # samples at 16 kHz
-    assert fixed[-int(0.4 * SR) :].std() < 1e-3  # the freed end is silence
+    code, report = fix(
+        tmp_path, files["late"], out, "offset_ms=480", "check=false", f"method={method}"
+    )
+    result = report["files"][0]
+    assert code == 0 and result["plan"]["source"] == "given" and result["method"] == method
+    assert all(abs(miss) <= 2.0 for miss in result["landed_ms"])
+    assert abs(sound_lag_ms(out, files["synced"])) <= 1000 / SR  # a sample at 16 kHz
+    if method == "reencode":
+        fixed = decode_audio(out, SR)
+        assert fixed[-int(0.4 * SR) :].std() < 1e-3  # the freed end is silence
 
 
 def test_refusals_have_their_own_exit_code(files, tmp_path):
@@ -92,11 +110,37 @@ def test_refusals_have_their_own_exit_code(files, tmp_path):
     code, report = fix(tmp_path, files["synced"], tmp_path / "s.mp4")
     assert code == EXIT_REFUSED and "in sync" in report["files"][0]["reason"]
     code, report = fix(tmp_path, files["late"], files["late"])
-    assert code == EXIT_REFUSED and "OUT is IN" in report["files"][0]["reason"]
+    assert code == EXIT_FAILED and "OUT is IN" in report["files"][0]["reason"]
     code, report = fix(
         tmp_path, files["unrelated"], tmp_path / "u.mp4", "force=true", "check=false"
     )
     assert code == 0 and (tmp_path / "u.mp4").is_file()
+
+
+def test_the_default_min_confidence_is_high(files, tmp_path):
+    """A medium-confidence offset is not applied unless asked: the default guards real files."""
+    record = {"kind": "time_shift", "verdict": "audio late by 480 ms", "has_audio": True}
+    record |= {"offset_ms": 480.0, "confidence": "medium"}
+    from hydra import compose, initialize_config_dir
+
+    from avalign.storage.config import config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="fix")
+    assert cfg.min_confidence == "high"
+    with pytest.raises(RefusedError, match="confidence medium is below high"):
+        plan_fix(record, None, cfg)
+    assert plan_fix({**record, "confidence": "high"}, None, cfg).offset_ms == 480.0
+
+
+def test_a_fix_whose_check_fails_is_refused_and_removed(files, tmp_path):
+    """Moving an in-sync file by 480 ms: the check sees it early, OUT is removed, bit 4 set."""
+    out = tmp_path / "wrong.mp4"
+    code, report = fix(tmp_path, files["synced"], out, "offset_ms=480")
+    result = report["files"][0]
+    assert code == EXIT_REFUSED and result["status"] == "refused"
+    assert result["reason"].startswith("refused after check: residual -4")
+    assert not out.exists()
 
 
 def test_plan_refuses_sound_problems_even_when_forced():
@@ -126,35 +170,10 @@ def test_a_batch_skips_a_corrupt_file(files, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["late.mp4"]  # no partial file left
 
 
-def test_drift_resampling_is_accurate():
-    """A 1 kHz tone read 1% fast by the sinc interpolator matches the tone at those times."""
-    rate = 16000
-    t = np.arange(rate * 2) / rate
-    tone = np.sin(2 * np.pi * 1000 * t)[None, :].astype(np.float32)
-    moved = retime_samples(tone, rate, 0.0, lambda times: 10.0 * times)  # +10 ms per second
-    expected = np.sin(2 * np.pi * 1000 * t * 1.01)
-    middle = slice(1000, int(1.9 * rate))
-    assert np.max(np.abs(moved[0, middle] - expected[middle])) < 2e-3
-    assert np.all(moved[0, -200:] == 0)  # past the end of the old sound: silence
-
-
-def test_an_edit_moves_each_part_by_its_own_offset():
-    """In sync for 1 s, then 100 ms late: each part lands where it belongs, faded at the cut."""
-    rate = 8000
-    sound = np.random.default_rng(0).standard_normal((2, 2 * rate)).astype(np.float32)
-    moved = retime_samples(sound, rate, 0.0, lambda t: np.where(t < 1.0, 0.0, 100.0))
-    fade = int(0.010 * rate)
-    before, after = slice(0, rate - fade), slice(rate + fade, int(1.85 * rate))
-    assert np.allclose(moved[:, before], sound[:, before], atol=1e-5)
-    shifted = slice(after.start + 800, after.stop + 800)  # 100 ms at 8 kHz
-    assert np.allclose(moved[:, after], sound[:, shifted], atol=1e-5)
-    assert np.all(np.abs(moved[:, rate - 2 : rate + 2]) < np.abs(sound).max() * 0.2)  # faded
-    assert np.all(moved[:, -700:] == 0)  # the last 100 ms had no sound to take
-
-
 def test_every_stream_and_the_metadata_are_kept(tmp_path):
     """Two audio streams (AAC stereo, MP3 in French), subtitles, a title: all survive the fix."""
-    from avalign.fixing.retime import retime_file
+    from avalign.fixing.reencode import reencode_file
+    from avalign.fixing.remux import remux_file
     from avalign.media.ffmpeg import run_ffmpeg
 
     source = make_video(tmp_path / "a.mp4", seconds=3.0, sample_rate=44100)
@@ -165,8 +184,9 @@ def test_every_stream_and_the_metadata_are_kept(tmp_path):
     codecs = ["-c:a:0", "aac", "-ac:a:0", "2", "-c:a:1", "libmp3lame", "-c:s", "srt"]
     tags = ["-metadata:s:a:1", "language=fra", "-metadata", "title=Two tracks"]
     run_ffmpeg([*inputs, *maps, *codecs, *tags, str(mixed)])
-    out = tmp_path / "fixed.mkv"
-    assert retime_file(mixed, out, 200.0) == ["aac", "mp3"]
+    out, remuxed = tmp_path / "fixed.mkv", tmp_path / "remuxed.mkv"
+    assert reencode_file(mixed, out, 200.0) == ["aac", "mp3"]
+    remux_file(mixed, remuxed, -0.2)
 
     def streams(path):
         with av.open(str(path)) as container:
@@ -175,6 +195,11 @@ def test_every_stream_and_the_metadata_are_kept(tmp_path):
                 for s in container.streams
             ]
 
-    assert streams(out) == streams(mixed)
+    from avalign.fixing.verify import sound_move_ms
+
+    for index in (1, 2):  # each audio stream moved by the 200 ms asked, both ways
+        assert sound_move_ms(mixed, out, index, -200.0) == pytest.approx(-200.0, abs=1.0)
+        assert sound_move_ms(mixed, remuxed, index, -200.0) == pytest.approx(-200.0, abs=1.0)
+    assert streams(out) == streams(mixed) == streams(remuxed)
     assert streams(out)[1][2] == ("audio", "mp3", "fra")
-    assert video_packets(out) == video_packets(mixed)
+    assert video_packets(out) == video_packets(mixed) == video_packets(remuxed)

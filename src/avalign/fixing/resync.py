@@ -1,20 +1,25 @@
-"""``python -m avalign.fix IN OUT [offset_ms=...] [force=true] [key=value ...]``: re-sync a copy.
+"""``python -m avalign.fix IN OUT [offset_ms=...] [method=...] [key=value ...]``: re-sync a copy.
 
 Writes a copy of IN whose sound is moved so that it agrees with the picture: by the offset, drift
 or edit that `avalign.detect` finds in IN (or by ``offset_ms`` / ``drift_ms_per_min`` given on the
-command line). The video stream and every other stream are copied bit for bit, the metadata is
-kept; only the audio is decoded, moved (sample-accurately; see `avalign.fixing.retime` for what
-happens at its ends) and re-encoded with its own codec where ffmpeg can, else AAC. OUT is written
-atomically, never over IN, and then checked: detection runs on it and the residual offset is
-printed. IN may be a folder: every video under it is fixed into the same place under OUT (a
-folder), with a progress bar; a file that cannot be read or written is reported and skipped.
+command line). The picture and every other stream are copied bit for bit, the metadata is kept.
+A constant offset is applied by rewriting the audio timestamps (``method=remux``: lossless,
+nothing re-encoded); drifts and edits by moving the decoded sound sample-accurately and
+encoding it again in its own codec (``method=reencode``); see `avalign.fixing.apply`. OUT is
+written atomically, never over IN, never over an existing file unless ``overwrite=true``; where
+the written sound lands is measured from the file itself, and then detection runs on OUT: when
+its residual offset is outside the in-sync band or above ``max_residual_ms``, OUT is removed
+and the file counts as refused. IN may be a folder: every video under it is fixed into the same
+place under OUT (a folder), with a progress bar; a file that cannot be read or written is
+reported and skipped, and every OUT is checked before any detection runs.
 
 Refusals (one line each, with the reason): the verdict is not a time shift, a drift or an edit
 (in sync, no audio, noise, distortion), or its confidence is below ``min_confidence``; pass
-``force=true`` to move the sound by the detected offset anyway. OUT that is IN is always refused.
+``force=true`` to move the sound by the detected offset anyway. A fix whose check fails is
+refused after the check ("refused after check: residual -313 ms").
 
-Exit status (bits, like detect's): 0 every file fixed; 2 some file could not be read or written;
-4 some file refused; 6 both.
+Exit status (bits, like detect's): 0 every file fixed; 2 some file could not be read or written
+(or its OUT is unusable); 4 some file refused; 6 both.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
-from avalign.detection.check import check_file, load_detector
-from avalign.fixing.retime import retime_file
+from avalign.detection.band import IN_SYNC_BAND_MS
+from avalign.fixing.apply import write_fixed
+from avalign.fixing.outputs import output_problem
 from avalign.media.errors import MediaError
 
 log = logging.getLogger("avalign.fix")
@@ -39,6 +45,21 @@ CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 CHECKED = ("verdict", "out_of_sync", "offset_ms", "confidence", "drift_ms_per_min", "offset_model")
 #: Verdict kinds that moving the sound can repair.
 FIXABLE = ("time_shift", "drift", "edit")
+
+
+def load_detector(cfg):
+    """detect's detector (model, feature config, description), imported only when needed: a fix
+    by a given offset without a check never loads torch or a model."""
+    from avalign.detection.check import load_detector as load
+
+    return load(cfg)
+
+
+def check_file(*args, **kwargs) -> dict:
+    """detect's record of one file (`avalign.detection.check.check_file`)."""
+    from avalign.detection.check import check_file as check
+
+    return check(*args, **kwargs)
 
 
 class RefusedError(Exception):
@@ -81,6 +102,8 @@ class Plan:
                 f"offset {self.offset_ms:+.0f} ms before {self.edit_time_s:.2f} s and "
                 f"{self.offset_after_ms:+.0f} ms after undone"
             )
+        if round(self.offset_ms) == 0:
+            return "audio kept where it was (offset 0 ms)"
         side = "earlier" if self.offset_ms > 0 else "later"
         return f"audio moved {abs(self.offset_ms):.0f} ms {side}"
 
@@ -142,13 +165,27 @@ def pairs(source: Path, target: Path) -> list[tuple[Path, Path]]:
     return [(source, target)]
 
 
+def residual_problem(residual_ms: float | None, max_residual_ms: float) -> str | None:
+    """Why OUT's measured residual offset is not acceptable, or None."""
+    if residual_ms is None:
+        return None
+    low, high = IN_SYNC_BAND_MS
+    if not low <= residual_ms <= high or abs(residual_ms) > max_residual_ms:
+        return (
+            f"refused after check: residual {residual_ms:+.0f} ms (in sync is {low:+.0f}.."
+            f"{high:+.0f} ms, max_residual_ms={max_residual_ms:g})"
+        )
+    return None
+
+
 def fix_file(source: Path, target: Path, detector, cfg) -> dict:
     """Fix one file; return its record (status fixed | refused | error, plan, check)."""
     model, features_config, _ = detector
     result: dict = {"in": str(source), "out": str(target)}
     try:
-        if source.resolve() == target.resolve():
-            raise RefusedError("OUT is IN: fix never overwrites its input")
+        problem = output_problem(source, target, bool(cfg.overwrite))
+        if problem:
+            raise MediaError(target, problem)
         plan = given_plan(cfg)
         if plan is None:
             extras: dict = {}
@@ -157,23 +194,20 @@ def fix_file(source: Path, target: Path, detector, cfg) -> dict:
             plan = plan_fix(record, extras["timeline"], cfg)
         result["plan"] = asdict(plan)
         target.parent.mkdir(parents=True, exist_ok=True)
-        result["audio_codecs"] = retime_file(
-            source,
-            target,
-            plan.offsets(),
-            codec=str(cfg.audio_codec),
-            bitrate=cfg.audio_bitrate,
-            fade_ms=float(cfg.fade_ms),
-        )
+        result.update(write_fixed(source, target, plan, cfg))
         result["status"] = "fixed"
         result["done"] = plan.describe()
         if cfg.check:
             after = check_file(target, model, features_config, cfg, False)
             result["check"] = {key: after.get(key) for key in CHECKED}
+            refusal = residual_problem(after.get("offset_ms"), float(cfg.max_residual_ms))
+            if refusal:
+                target.unlink(missing_ok=True)
+                raise RefusedError(refusal)
     except RefusedError as reason:
         result.update(status="refused", reason=str(reason))
     except MediaError as error:
-        result.update(status="error", reason=error.problem)
+        result.update(status="error", reason=error.problem, about=str(error.path))
     return result
 
 
@@ -183,8 +217,10 @@ def line(result: dict) -> str:
     if result["status"] == "refused":
         return f"{name}: refused: {result['reason']}"
     if result["status"] == "error":
-        return f"{name}: ERROR {result['reason']}"
-    text = f"{name} -> {result['out']}: {result['done']}"
+        about = result.get("about")
+        where = f" ({about})" if about and about != result["in"] else ""
+        return f"{name}: ERROR{where} {result['reason']}"
+    text = f"{name} -> {result['out']}: {result['done']} ({result['method']})"
     check = result.get("check")
     if check:
         residual = check["offset_ms"]
@@ -203,9 +239,9 @@ def run(argv: list[str]) -> int:
     positional = [a for a in argv if "=" not in a or Path(a).exists()]
     overrides = [a for a in argv if a not in positional]
     if len(positional) != 2 or any(a in ("-h", "--help") for a in argv):
-        print(__doc__.split("\n\n")[0], file=sys.stderr)
-        print("usage: python -m avalign.fix IN OUT [key=value ...]", file=sys.stderr)
-        return EXIT_FAILED
+        from avalign.storage.helptext import print_help  # -h: stdout, 0; else stderr, EXIT_FAILED
+
+        return print_help("fix", __doc__, argv, EXIT_FAILED)
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose(config_name="fix", overrides=overrides)
     source, target = (Path(p).expanduser() for p in positional)
@@ -215,13 +251,23 @@ def run(argv: list[str]) -> int:
     if source.is_dir() and target.exists() and not target.is_dir():
         print(f"{target}: IN is a folder, so OUT must be a folder", file=sys.stderr)
         return EXIT_FAILED
-    jobs = pairs(source, target)
-    detector = load_detector(cfg)
-    results = []
+    jobs, results = [], []
+    for job in pairs(source, target):  # every OUT problem is reported before any detection
+        problem = output_problem(*job, bool(cfg.overwrite))
+        if problem:
+            results.append(
+                {"in": str(job[0]), "out": str(job[1]), "status": "error", "reason": problem}
+            )
+            results[-1]["about"] = str(job[1])
+            print(f"{job[1]}: {problem}", file=sys.stderr)
+        else:
+            jobs.append(job)
+    needs_detector = jobs and (cfg.check or given_plan(cfg) is None)
+    detector = load_detector(cfg) if needs_detector else (None, None, None)
     for job in tqdm(jobs, desc="fix", unit="file", disable=not cfg.progress or len(jobs) < 2):
         results.append(fix_file(*job, detector, cfg))
         if results[-1]["status"] == "error":
-            log.error("%s: %s", results[-1]["in"], results[-1]["reason"])
+            log.error("%s: %s", results[-1].get("about", results[-1]["in"]), results[-1]["reason"])
         tqdm.write(line(results[-1]), file=sys.stdout)
     summary = {
         status: sum(r["status"] == status for r in results)

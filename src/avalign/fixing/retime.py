@@ -1,9 +1,6 @@
-"""Move a file's sound in time against its picture; write it without touching the picture.
+"""Move a track's sound in time against its picture, sample-accurately, block by block.
 
-`retime_file` decodes every audio stream of a file to float PCM at its own rate and channel
-layout (PyAV), moves it (`retime_samples`), re-encodes it and muxes it with everything else of the
-input copied bit for bit (ffmpeg ``-c copy``: the video stream, subtitles, data streams, chapters,
-the container's and each stream's metadata). What "moved" means, on the file's own timeline:
+What "moved" means, on the file's own timeline:
 
 - **constant offset** (audio late by ``o`` ms): the new sound at time ``t`` is the old sound at
   ``t + o``, shifted by a whole number of samples at the track's own rate (sample-accurate: the
@@ -18,27 +15,21 @@ the container's and each stream's metadata). What "moved" means, on the file's o
 
 Every place where moved sound meets silence or a cut (the start of a trimmed track, the end of
 a track that runs into silence, an edit) gets a raised-cosine fade of `FADE_MS`, so no click.
-Memory: each audio stream is held as float32 while it is moved (about 1.4 GB per hour of 48 kHz
-stereo).
 
-The codec: the input stream's own codec at its bit rate where ffmpeg can encode it into the
-output container, else AAC (``fallback_codec``); the output's stream order, languages and
-titles are those of the input.
+The work is done `BLOCK` output samples at a time from a reader of the old samples
+(`avalign.fixing.pcm`): memory is a few blocks whatever the length of the track. Each block
+sees the positions of `FADE_MS` of its neighbours, so a fade that crosses a block boundary is
+the same as in one pass.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
-from avalign.media.errors import MediaError
-from avalign.media.ffmpeg import run_ffmpeg
-from avalign.storage.atomic import atomic_target
+from avalign.fixing.pcm import ArrayReader, PcmReader, PcmTrack
 
 #: Length of the fades where moved sound meets silence or a cut, ms.
 FADE_MS = 10.0
@@ -48,70 +39,10 @@ SINC_HALF_WIDTH = 16
 KAISER_BETA = 8.6
 #: Fractional positions the interpolator distinguishes per sample (1/1024: -60 dB error).
 PHASES = 1024
-#: Outputs interpolated per block (bounds the interpolator's scratch memory).
-BLOCK = 1 << 16
-#: Bit rate for lossy codecs when the input does not declare one, bit/s.
-DEFAULT_BITRATE = 192_000
-#: Codecs stored without loss (no bit rate is passed to their encoders).
-LOSSLESS = {"flac", "alac", "wavpack", "tta", "mlp", "truehd"}
+#: Output samples moved per block (bounds memory: 2.7 s of 48 kHz sound).
+BLOCK = 1 << 17
 
-
-@dataclass(frozen=True)
-class AudioTrack:
-    """One decoded audio stream: samples on the file's timeline and how it was coded."""
-
-    index: int  # stream index in the container
-    samples: np.ndarray  # (channels, n) float32
-    rate: int
-    layout: str
-    codec: str
-    bit_rate: int | None
-    start_s: float  # time of sample 0 on the file's timeline
-
-
-def read_audio_tracks(path: Path) -> list[AudioTrack]:
-    """Every audio stream of ``path`` decoded to planar float32 at its own rate and layout."""
-    try:
-        container = av.open(str(path))
-    except (FileNotFoundError, av.error.FFmpegError) as error:
-        raise MediaError(path, f"cannot open: {getattr(error, 'strerror', error)}") from error
-    tracks = []
-    try:
-        for stream in container.streams.audio:
-            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
-            layout = stream.codec_context.layout.name
-            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-            chunks, start = [], None
-            container.seek(0)
-            for frame in container.decode(stream):
-                if start is None and frame.pts is not None:
-                    start = float(frame.pts * stream.time_base)
-                for piece in resampler.resample(frame):
-                    chunks.append(piece.to_ndarray())
-            for piece in resampler.resample(None):
-                chunks.append(piece.to_ndarray())
-            channels = stream.codec_context.channels
-            samples = (
-                np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-                if chunks
-                else np.zeros((channels, 0), np.float32)
-            )
-            tracks.append(
-                AudioTrack(
-                    stream.index,
-                    samples,
-                    rate,
-                    layout,
-                    stream.codec_context.codec.canonical_name,  # "mp3", not "mp3float"
-                    stream.bit_rate or stream.codec_context.bit_rate or None,
-                    start or 0.0,
-                )
-            )
-    except av.error.FFmpegError as error:
-        raise MediaError(path, f"audio decoding failed: {error.strerror}") from error
-    finally:
-        container.close()
-    return tracks
+Offsets = Callable[[np.ndarray], np.ndarray] | float
 
 
 def _sinc_table(cutoff: float) -> np.ndarray:
@@ -159,111 +90,105 @@ def _fade(gain: np.ndarray, edge: int, length: int, rising: bool) -> None:
         gain[part] *= ramp[::-1][length - (part.stop - part.start) :]
 
 
-def retime_samples(
-    samples: np.ndarray,
+def _positions(begin: int, end: int, rate: int, start_s: float, offset_ms: Offsets):
+    """Where output samples ``begin .. end - 1`` read the old track (fractional sample index)."""
+    index = np.arange(begin, end, dtype=np.float64)
+    if callable(offset_ms):
+        times = start_s + index / rate
+        return index + np.asarray(offset_ms(times), np.float64) * rate / 1000.0
+    return index + round(float(offset_ms) * rate / 1000.0)
+
+
+def _speed(rate: int, start_s: float, n: int, offset_ms: Offsets) -> float:
+    """Old samples read per new sample (1 for a constant offset or an edit)."""
+    if not callable(offset_ms) or n < 2:
+        return 1.0
+    probe = _positions(0, min(n, 4096), rate, start_s, offset_ms)
+    return float(np.median(np.diff(probe)))
+
+
+def retime_block(
+    reader: PcmReader | ArrayReader,
+    n: int,
     rate: int,
     start_s: float,
-    offset_ms: Callable[[np.ndarray], np.ndarray] | float,
+    offset_ms: Offsets,
+    begin: int,
+    end: int,
     fade_ms: float = FADE_MS,
+    speed: float | None = None,
 ) -> np.ndarray:
-    """The sound moved so that picture and sound agree; same shape as ``samples`` (C, n).
+    """Output samples ``begin .. end - 1`` of the moved track of ``n`` samples (channels, m).
 
     ``offset_ms`` is the offset to undo (positive = audio late): a number (constant, moved by
     whole samples) or a function of the time on the file's timeline (s) giving the offset there.
     """
-    n = samples.shape[1]
-    times = start_s + np.arange(n) / rate
-    if callable(offset_ms):
-        positions = np.arange(n) + np.asarray(offset_ms(times), np.float64) * rate / 1000.0
-        steps = np.diff(positions)
-        speed = float(np.median(steps)) if steps.size else 1.0
-        inside = (positions >= 0) & (positions <= n - 1)
-        out = np.zeros_like(samples)
-        # at the input's own speed (an edit) the interpolator is exact at whole samples
-        cutoff = 1.0 if abs(speed - 1.0) < 1e-9 else min(1.0, 1.0 / max(speed, 1e-6)) * 0.97
-        if inside.any():
-            out[:, inside] = _sinc_interpolate(samples, positions[inside], cutoff)
-        cuts = np.flatnonzero(np.abs(steps - speed) > 0.5) + 1  # edits: the offset jumps
-    else:
-        shift = round(float(offset_ms) * rate / 1000.0)
-        positions = np.arange(n, dtype=np.float64) + shift
-        inside = (positions >= 0) & (positions <= n - 1)
-        out = np.zeros_like(samples)
-        out[:, inside] = samples[:, positions[inside].astype(np.int64)]
-        cuts = np.zeros(0, int)
-    gain = np.where(inside, 1.0, 0.0)
     length = max(1, round(fade_ms * rate / 1000.0))
+    speed = _speed(rate, start_s, n, offset_ms) if speed is None else speed
+    lo, hi = max(0, begin - length), min(n, end + length)  # the block and its fades' reach
+    positions = _positions(lo, hi, rate, start_s, offset_ms)
+    inside = (positions >= 0) & (positions <= n - 1)
+    gain = np.where(inside, 1.0, 0.0)
     changes = np.flatnonzero(np.diff(inside.astype(np.int8))) + 1
+    cuts = np.zeros(0, int)
+    if callable(offset_ms):  # edits: the offset jumps
+        cuts = np.flatnonzero(np.abs(np.diff(positions) - speed) > 0.5) + 1
     for edge in np.concatenate([changes, cuts]):
         _fade(gain, int(edge), length, rising=True)
         _fade(gain, int(edge), length, rising=False)
-    if n and inside[0] and positions[0] >= 1:  # the track now starts in the middle of a sound
-        _fade(gain, 0, length, rising=True)
-    if n and inside[-1] and positions[-1] <= n - 2:  # ... or stops in the middle of one
-        _fade(gain, n, length, rising=False)
+    if lo == 0 and inside.size and inside[0] and positions[0] >= 1:
+        _fade(gain, 0, length, rising=True)  # the track now starts in the middle of a sound
+    if hi == n and inside.size and inside[-1] and positions[-1] <= n - 2:
+        _fade(gain, gain.size, length, rising=False)  # ... or stops in the middle of one
+    keep = slice(begin - lo, end - lo)
+    positions, inside, gain = positions[keep], inside[keep], gain[keep]
+    out = np.zeros((reader.read(0, 0).shape[0], end - begin), np.float32)
+    if inside.any():
+        wanted = positions[inside]
+        if callable(offset_ms):
+            first = int(np.floor(wanted.min())) - SINC_HALF_WIDTH
+            last = int(np.ceil(wanted.max())) + SINC_HALF_WIDTH + 2
+            cutoff = 1.0 if abs(speed - 1.0) < 1e-9 else min(1.0, 1.0 / max(speed, 1e-6)) * 0.97
+            out[:, inside] = _sinc_interpolate(reader.read(first, last), wanted - first, cutoff)
+        else:
+            first = int(wanted[0])
+            out[:, inside] = reader.read(first, first + wanted.size)
     return (out * gain[None, :]).astype(np.float32)
 
 
-def _encoder_args(track: AudioTrack, out_index: int, codec: str, bitrate: int | None) -> list[str]:
-    args = [f"-c:{out_index}", codec]
-    if codec not in LOSSLESS and not codec.startswith("pcm_"):
-        args += [f"-b:{out_index}", str(bitrate or track.bit_rate or DEFAULT_BITRATE)]
-    return args
-
-
-def retime_file(
-    source: Path,
-    target: Path,
-    offset_ms: Callable[[np.ndarray], np.ndarray] | float,
-    *,
-    codec: str = "auto",
-    fallback_codec: str = "aac",
-    bitrate: int | None = None,
+def retime_samples(
+    samples: np.ndarray,
+    rate: int,
+    start_s: float,
+    offset_ms: Offsets,
     fade_ms: float = FADE_MS,
-) -> list[str]:
-    """Write ``target``: ``source`` with every audio stream moved (see the module's docstring).
+) -> np.ndarray:
+    """The sound in memory moved (see the module docstring); same shape as ``samples`` (C, n)."""
+    n = samples.shape[1]
+    reader = ArrayReader(samples)
+    speed = _speed(rate, start_s, n, offset_ms)
+    blocks = [
+        retime_block(reader, n, rate, start_s, offset_ms, b, min(n, b + BLOCK), fade_ms, speed)
+        for b in range(0, n, BLOCK)
+    ]
+    return np.concatenate(blocks, axis=1) if blocks else samples.copy()
 
-    Written atomically. Returns the audio codec used for each audio stream. Raises `MediaError`
-    when the file cannot be read, has no audio, or cannot be written.
-    """
-    source, target = Path(source), Path(target)
-    tracks = read_audio_tracks(source)
-    if not tracks:
-        raise MediaError(source, "no audio stream to move")
-    with av.open(str(source)) as container:
-        kinds = [stream.type for stream in container.streams]
-    with tempfile.TemporaryDirectory(prefix="avalign-fix-") as scratch:
-        inputs: list[str] = ["-i", str(source)]
-        for k, track in enumerate(tracks):
-            moved = retime_samples(track.samples, track.rate, track.start_s, offset_ms, fade_ms)
-            raw = Path(scratch) / f"audio{k}.f32"
-            np.ascontiguousarray(moved.T).astype("<f4").tofile(raw)
-            if track.start_s > 0:
-                inputs += ["-itsoffset", f"{track.start_s:.6f}"]
-            inputs += ["-f", "f32le", "-ar", str(track.rate)]
-            inputs += ["-ch_layout", track.layout, "-i", str(raw)]
-        by_index = {track.index: k for k, track in enumerate(tracks)}
-        maps: list[str] = []
-        for index in range(len(kinds)):
-            k = by_index.get(index)
-            maps += ["-map", f"{k + 1}:a:0" if k is not None else f"0:{index}"]
-        metadata = ["-map_metadata", "0", "-map_chapters", "0"]
-        for index in by_index:
-            metadata += [f"-map_metadata:s:{index}", f"0:s:{index}"]
-        used = []
-        for attempt in (codec, fallback_codec):
-            chosen = [
-                track.codec if attempt == "auto" else attempt for track in tracks
-            ]  # one codec per audio stream
-            encoders: list[str] = ["-c", "copy"]
-            for (index, k), name in zip(by_index.items(), chosen, strict=True):
-                encoders += _encoder_args(tracks[k], index, name, bitrate)
-            try:
-                with atomic_target(target) as tmp:
-                    run_ffmpeg([*inputs, *maps, *metadata, *encoders, str(tmp)], target=target)
-                used = chosen
-                break
-            except MediaError:
-                if attempt == fallback_codec or codec == fallback_codec:
-                    raise
-    return used
+
+def retime_track(track: PcmTrack, offset_ms: Offsets, target: Path, fade_ms: float = FADE_MS):
+    """Write ``track`` moved to ``target`` as interleaved float32, one block at a time."""
+    n, rate = track.samples, track.rate
+    speed = _speed(rate, track.start_s, n, offset_ms)
+    with PcmReader(track) as reader, open(target, "wb") as sink:
+        for begin in range(0, n, BLOCK):
+            block = retime_block(
+                reader,
+                n,
+                rate,
+                track.start_s,
+                offset_ms,
+                begin,
+                min(n, begin + BLOCK),
+                fade_ms,
+                speed,
+            )
+            np.ascontiguousarray(block.T, dtype="<f4").tofile(sink)
