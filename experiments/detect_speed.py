@@ -396,7 +396,7 @@ def detect_proposed_program() -> str:
         + inspect.getsource(_shrink_halving)
         + "\n"
         + inspect.getsource(proposed_shrink)
-        + "\nfrom avalign.detection.check import run\n\nwith proposed_shrink(False):\n"
+        + "\nfrom avalign.detection.command import run\n\nwith proposed_shrink(False):\n"
         + "    code = run(sys.argv[1:])\nsys.exit(code)\n"
     )
 

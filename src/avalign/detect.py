@@ -1,6 +1,6 @@
-"""``python -m avalign.detect``: check video files (the work: `avalign.detection.check`)."""
+"""``python -m avalign.detect``: check video files (the command: `avalign.detection.command`)."""
 
-from avalign.detection.check import main
+from avalign.detection.command import main
 
 if __name__ == "__main__":
     main()

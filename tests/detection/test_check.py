@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from avalign.detection.check import run
+from avalign.detection.command import run
+from avalign.detection.meaning import confidence_meaning
 from avalign.features.config import FeatureConfig
 from avalign.features.stream import stream_features
 from support.media import make_video, truncate, window_sample, write_windows
@@ -99,7 +100,7 @@ def test_a_corrupt_file_among_good_ones(files, tmp_path, caplog):
 def test_json_schema_and_plots(files, tmp_path):
     code, report = detect(tmp_path, [files["late"]], f"plots={tmp_path / 'plots'}")
     assert code == 1
-    assert report["schema_version"] == 4
+    assert report["schema_version"] == 5
     assert set(report["model"]) == {"description", "feature_fps", "window_s", "hop_s"}
     entry = report["files"][0]
     expected = {
@@ -110,6 +111,7 @@ def test_json_schema_and_plots(files, tmp_path):
         "verdict",
         "out_of_sync",
         "kind",
+        "reason",
         "since_s",
         "offset_ms",
         "offset_method",
@@ -121,6 +123,9 @@ def test_json_schema_and_plots(files, tmp_path):
     }
     assert expected <= set(entry)
     assert entry["confidence"] in ("high", "medium", "low") and entry["confidence_meaning"]
+    # the meaning explains the verdict's own confidence, not the offset estimate's
+    assert entry["confidence_meaning"] == confidence_meaning(entry["kind"], entry["confidence"])
+    assert entry["reason"] is None  # only a cannot tell has one
     assert len(entry["windows"]) == 3  # 8 s in 4 s windows every 2 s
     for window in entry["windows"]:
         assert set(window) == {

@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from avalign.detection.check import run
+from avalign.detection.command import run
 from support.flashes import flash_clip
 
 #: name: (flash_clip settings, true offset in ms)

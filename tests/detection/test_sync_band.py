@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from avalign.detection import check
+from avalign.detection.command import run as detect
 from avalign.detection.evidence import LagEvidence, from_probabilities
 from avalign.detection.timeline import as_estimate, fit_timeline
 from avalign.detection.verdict import PosteriorRule, decide
@@ -106,7 +107,7 @@ def test_the_training_free_path_calls_small_shifts_in_sync(tmp_path, offset_ms):
     made, _ = write_windows(tmp_path, {"late": window_sample("time_shift", offset_ms=offset_ms)})
     report = tmp_path / "report.json"
     options = ["progress=false", "window_s=4", "hop_s=2", "source=null"]
-    code = check.run([str(made["late"]), "--json", str(report), *options])
+    code = detect([str(made["late"]), "--json", str(report), *options])
     record = json.loads(report.read_text())["files"][0]
     assert (code, record["verdict"], record["out_of_sync"]) == (0, "in sync", False)
 
@@ -120,10 +121,16 @@ def still(tmp_path_factory) -> Path:
 
 def test_cannot_tell_sets_exit_bit_4_and_the_summary(still, tmp_path):
     report = tmp_path / "report.json"
-    code = check.run([str(still), "--json", str(report), "progress=false"])
+    code = detect([str(still), "--json", str(report), "progress=false"])
     data = json.loads(report.read_text())
     record = data["files"][0]
     assert record["kind"] == "cannot_tell" and record["out_of_sync"] is None
+    # and says why, from the picture's own motion
+    assert record["reason"] == "still_picture"
+    assert (
+        record["verdict"]
+        == "cannot tell: the picture hardly moves: nothing in it follows the sound"
+    )
     assert data["summary"]["cannot_tell"] == 1
     assert data["summary"]["in_sync"] == data["summary"]["out_of_sync"] == 0
     assert code == check.EXIT_CANNOT_TELL == 4
@@ -139,7 +146,7 @@ def test_decide_at_and_sync_prior_reach_the_verdict(still, tmp_path, monkeypatch
 
     monkeypatch.setattr(check, "decide", spy)
     options = ["progress=false", "decide_at=0.61", "sync_prior=0.37"]
-    code = check.run([str(still), "--json", str(tmp_path / "r.json"), *options])
+    code = detect([str(still), "--json", str(tmp_path / "r.json"), *options])
     assert seen == [PosteriorRule(sync_prior=0.37, decide_at=0.61)]
     # and it is the one that decides: at 0.61 the same evidence gives a verdict or cannot tell
     record = json.loads((tmp_path / "r.json").read_text())["files"][0]

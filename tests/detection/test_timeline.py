@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avalign.detection.check import run as detect
+from avalign.detection.command import run as detect
 from avalign.detection.evidence import (
     correlation_evidence,
     from_probabilities,

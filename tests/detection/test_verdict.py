@@ -95,3 +95,23 @@ def test_benchmark_figures_become_mlflow_metrics():
         "files.lagnet.folds/file_auroc": 0.8,
         "files.lagnet.folds/ece": 0.05,
     }
+
+
+def test_one_clear_lag_outside_the_band_is_out_of_sync_not_cannot_tell():
+    """The reported case: windows agree on about +1 s, the best lag beats every other by more
+    than 4 nats, yet the posterior (its out-of-sync prior spread over ~95 lags) stays under 0.8."""
+    model = model_of(windows_peaked_at(26, 8, 3.0))  # 26 steps: 1040 ms late
+    assert model.offset_confidence == "high"
+    assert 0.5 < 1 - sync_probability(model, 0.5) < 0.8  # alone, the posterior cannot decide
+    verdict = posterior_verdict(model, PosteriorRule())
+    assert verdict.kind == "time_shift" and verdict.out_of_sync is True
+    assert verdict.offset_ms == pytest.approx(1040, abs=20)
+    assert verdict.confidence == "medium"  # the posterior did not reach decide_at by itself
+    assert verdict.text == "audio late by 1040 ms (confidence medium)"
+
+
+def test_a_peak_that_does_not_stand_out_still_cannot_tell():
+    """The clear-peak rule needs a high margin: a medium one stays cannot tell."""
+    model = model_of(windows_peaked_at(26, 6, 3.0))
+    assert model.offset_confidence == "medium"
+    assert posterior_verdict(model, PosteriorRule()).kind == "cannot_tell"

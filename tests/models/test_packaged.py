@@ -11,7 +11,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from avalign.detection.check import run
+from avalign.detection.command import run
 from avalign.features.config import FeatureConfig
 from avalign.models.checkpoints import PACKAGED, load_model, resolve_checkpoint
 from avalign.storage.config import config_dir

@@ -253,7 +253,7 @@ def test_detect_with_a_trained_transformer_uses_its_lag_head(tiny, tmp_path):
     offset from the lag head (not from the training-free correlation)."""
     import json
 
-    from avalign.detection.check import run
+    from avalign.detection.command import run
 
     base, overrides = tiny
     train(compose_config("train", [*overrides, "model=transformer", "model.epochs=1"]))

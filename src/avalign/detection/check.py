@@ -1,24 +1,15 @@
-"""``python -m avalign.detect PATH... [--json FILE] [--plots DIR] [key=value ...]``.
+"""The work of ``avalign.detect`` on one file: features, windows, evidence, verdict, record.
 
-Checks each video (files, folders searched recursively, or glob patterns) and prints one verdict
-line per file: ``in sync``, ``audio late by 480 ms (confidence high)``, ``no audio track``,
-``audio replaced by noise from 00:12``, ... Settings are the keys of ``conf/detect.yaml`` given as
-``key=value`` (``model=transformer``, ``source=<run id or .ckpt>``, ``window_s=4``).
-``--report report.html`` writes one self-contained page for the whole batch.
-
-Exit status, a sum of bits: 0 every file in sync; +1 some file out of sync; +2 some file could
-not be read; +4 for some file the detector cannot tell (its verdict ``cannot tell``, JSON
-``"kind": "cannot_tell"``, ``"out_of_sync": null``).
+`check_file` turns one video into its JSON record (schema in the README); `load_detector`
+resolves ``source``/``model`` into the detector; `table` prints the batch's verdict lines. The
+command line is `avalign.detection.command`, the batch loop `avalign.detection.runner`.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import glob
-import json
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +17,11 @@ from tqdm.auto import tqdm
 
 from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
 from avalign.detection.evidence import phase_shifts_ms, presented, window_evidence
+from avalign.detection.meaning import confidence_meaning
+from avalign.detection.reasons import cannot_tell_reason
 from avalign.detection.timeline import as_estimate, fit_timeline, timeline_record
-from avalign.detection.verdict import PosteriorRule, decide
+from avalign.detection.verdict import PosteriorRule, decide, explained
 from avalign.detection.windows import (
-    CONFIDENCE_MEANING,
     global_offset,
     lag_head_offset,
     score_windows_default,
@@ -38,11 +30,12 @@ from avalign.detection.windows import (
 )
 from avalign.features.config import FeatureConfig
 from avalign.features.stream import audio_steps, stream_features
-from avalign.media.errors import MediaError
 from avalign.models.inputs import audio_curve
 
 log = logging.getLogger("avalign.detect")
-SCHEMA_VERSION = 4  # 4: p_out_of_sync per file, "cannot_tell"; 3: the offset model (drift, edit)
+#: 5: "reason" of a cannot tell, confidence_meaning per verdict; 4: p_out_of_sync per file,
+#: "cannot_tell"; 3: the offset model (drift, edit)
+SCHEMA_VERSION = 5
 EXIT_OUT_OF_SYNC, EXIT_FAILED, EXIT_CANNOT_TELL = 1, 2, 4
 
 
@@ -197,6 +190,9 @@ def check_file(
     if getattr(model, "decides_by_lag", False):  # judged from the lag posterior of every window
         rule = PosteriorRule(sync_prior=float(cfg.sync_prior), decide_at=float(cfg.decide_at))
     verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline, rule)
+    if verdict.kind == "cannot_tell":  # say why, from the evidence
+        reason = cannot_tell_reason(features, info.duration_s, float(cfg.window_s), timeline)
+        verdict = explained(verdict, reason)
     p_file = verdict.p_out_of_sync
     if p_file is None and windows:  # detectors without a posterior: the windows' mean
         p_file = float(np.mean([w.p_out_of_sync for w in windows]))
@@ -209,6 +205,7 @@ def check_file(
         "out_of_sync": verdict.out_of_sync,
         "p_out_of_sync": None if p_file is None else round(p_file, 4),
         "kind": verdict.kind,
+        "reason": verdict.reason,
         "since_s": verdict.since_s,
         "offset_ms": None
         if verdict.kind in ("mute", "silent", "noise", "edit")
@@ -216,9 +213,7 @@ def check_file(
         "offset_method": estimate.method,
         "offset_strength": round(estimate.strength, 3),
         "confidence": verdict.confidence,
-        "confidence_meaning": CONFIDENCE_MEANING[
-            verdict.confidence if verdict.kind in ("drift", "edit") else estimate.confidence
-        ],
+        "confidence_meaning": confidence_meaning(verdict.kind, verdict.confidence),
         **timeline_record(timeline),
         "windows": [
             {**dataclasses.asdict(w), "p_out_of_sync": round(w.p_out_of_sync, 4)} for w in windows
@@ -226,7 +221,12 @@ def check_file(
     }
     if extras is not None:
         extras.update(
-            features=features, windows=windows, timeline=timeline, estimate=estimate, info=info
+            features=features,
+            windows=windows,
+            timeline=timeline,
+            estimate=estimate,
+            info=info,
+            rule=rule,
         )
     if cfg.plots:
         from avalign.detection.plots import detection_figure
@@ -241,6 +241,7 @@ def check_file(
             estimate,
             f"{path.name}: {verdict.text}",
             timeline,
+            rule,
         )
         target = folder / f"{path.stem}.png"
         figure.savefig(target, dpi=90)
@@ -260,101 +261,3 @@ def table(records: list[dict]) -> str:
         text = r["verdict"] if r["status"] == "ok" else f"ERROR {r['error']}"
         lines.append(f"{Path(r['path']).name:<{width}}  {length}  {text}")
     return "\n".join(lines)
-
-
-def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    from avalign.storage.helptext import HELP_FLAGS, print_help
-
-    if any(a in HELP_FLAGS for a in argv):  # conf/detect.yaml's settings, examples, exit status
-        raise SystemExit(print_help("detect", __doc__, argv, 0))
-    parser = argparse.ArgumentParser(
-        prog="python -m avalign.detect", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "paths", nargs="+", help="video files, folders or glob patterns; and key=value settings"
-    )
-    parser.add_argument("--json", help="write the full report (every window) to this file")
-    parser.add_argument("--plots", help="folder for one plot per video")
-    parser.add_argument("--report", help="write one self-contained HTML page for the batch")
-    args = parser.parse_intermixed_args(argv)
-    overrides = [p for p in args.paths if "=" in p and not Path(p).exists()]
-    args.paths = [p for p in args.paths if p not in overrides]
-    if args.json:
-        overrides.append(f"json={args.json}")
-    if args.plots:
-        overrides.append(f"plots={args.plots}")
-    if args.report:
-        overrides.append(f"report={args.report}")
-    if not args.paths:
-        parser.error("give at least one video file, folder or pattern")
-    return args, overrides
-
-
-def run(argv: list[str]) -> int:
-    """Check every file; print the table; write JSON and plots if asked; return the exit status."""
-    from hydra import compose, initialize_config_dir
-
-    from avalign.storage.config import config_dir
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    args, overrides = parse(argv)
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(config_name="detect", overrides=overrides)
-    if int(cfg.threads) > 0:
-        set_threads(int(cfg.threads))
-    model, features_config, description = load_detector(cfg)
-    files = expand(args.paths)
-    records = []
-    pages = []  # per file, for the HTML report
-    if cfg.report:  # matplotlib only when a report is asked for
-        from avalign.detection.report import file_page, write_report
-    for path in tqdm(files, desc="detect", unit="file", disable=not cfg.progress or len(files) < 2):
-        extras: dict | None = {} if cfg.report else None
-        try:
-            records.append(
-                check_file(path, model, features_config, cfg, bool(cfg.progress), extras)
-            )
-        except MediaError as error:
-            log.error("%s", error)
-            records.append({"path": str(path), "status": "error", "error": error.problem})
-        if cfg.report:
-            pages.append(file_page(records[-1], extras))
-    print(f"model: {description}")
-    print(table(records))
-    summary = {
-        "files": len(records),
-        "in_sync": sum(r.get("out_of_sync") is False for r in records),
-        "out_of_sync": sum(bool(r.get("out_of_sync")) for r in records),
-        "cannot_tell": sum(r.get("kind") == "cannot_tell" for r in records),
-        "failed": sum(r["status"] == "error" for r in records),
-    }
-    if cfg.json:
-        report = {
-            "schema_version": SCHEMA_VERSION,
-            "model": {
-                "description": description,
-                "feature_fps": features_config.fps,
-                "window_s": float(cfg.window_s),
-                "hop_s": float(cfg.hop_s),
-            },
-            "files": records,
-            "summary": summary,
-        }
-        Path(cfg.json).write_text(json.dumps(report, indent=2, default=_plain), encoding="utf-8")
-    if cfg.report:
-        write_report(Path(cfg.report), pages, description)
-    return (
-        (EXIT_OUT_OF_SYNC if summary["out_of_sync"] else 0)
-        | (EXIT_FAILED if summary["failed"] else 0)
-        | (EXIT_CANNOT_TELL if summary["cannot_tell"] else 0)
-    )
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def main() -> None:
-    sys.exit(run(sys.argv[1:]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
@@ -9,6 +11,11 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+
+from avalign.detection.evidence import SOUND_KINDS
+
+#: One colour per verdict class, in the plots and the HTML report alike.
+COLOURS = {"in_sync": "#2a8a2a", "out_of_sync": "#c0392b", "cannot_tell": "#e69f00"}
 
 
 def _scaled(x: np.ndarray) -> np.ndarray:
@@ -32,6 +39,7 @@ def detection_figure(
     estimate,
     title: str,
     timeline=None,
+    rule=None,
 ) -> Figure:
     """One video: V(t) and A(t), the window scores, the offset over time, the evidence per lag.
 
@@ -39,7 +47,9 @@ def detection_figure(
     of each lag given every window, or for files without an offset model the cross-correlation
     of the whole file); ``timeline`` an `avalign.detection.timeline.OffsetModel` or None, whose
     per-window log-likelihoods are drawn as a heat map behind each window's best lag and the
-    fitted offset model (constant, drift or edit).
+    fitted offset model (constant, drift or edit). With a ``rule`` (a
+    `avalign.detection.verdict.PosteriorRule`: the file was judged by its lag posterior), each
+    window is shown by that same rule applied to its own evidence (`window_rows`).
     """
     rows = 4 if timeline is not None else 3
     figure, axes = plt.subplots(rows, 1, figsize=(9, 2.3 * rows + 0.6))
@@ -48,13 +58,20 @@ def detection_figure(
     axes[0].set_xlabel("time (s)")
     axes[0].set_ylabel("activity (scaled)")
     axes[0].legend(loc="upper right", fontsize=8)
-    axes[0].set_title(title, fontsize=10)
-    for w in windows:
-        color = "tab:red" if w.out_of_sync else "tab:green"
-        axes[1].hlines(w.p_out_of_sync, w.start_s, w.end_s, color=color, linewidth=3)
+    axes[0].set_title(textwrap.fill(title, 100), fontsize=10)  # long verdicts wrap, not clip
+    rows = window_rows(windows, timeline, rule)
+    for start, end, p, verdict in rows:
+        axes[1].hlines(p, start, end, color=COLOURS[verdict], linewidth=3)
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].set_ylabel("P(out of sync)")
-    axes[1].set_xlabel("window (s): red out of sync, green in sync")
+    axes[1].set_xlabel(
+        "window (s): red out of sync, green in sync"
+        + (
+            f", amber cannot tell (each window alone, by the file's rule: {rule.decide_at:g})"
+            if rule is not None and timeline is not None
+            else ""
+        )
+    )
     axes[1].set_xlim(axes[0].get_xlim())
     if timeline is not None:
         axis = axes[2]
@@ -110,3 +127,41 @@ def detection_figure(
     axis.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def window_rows(windows: list, timeline=None, rule=None) -> list[tuple[float, float, float, str]]:
+    """(start, end, P(out of sync), verdict class) of each window, for the windows' panel.
+
+    With a posterior ``rule`` and the file's ``timeline``, a window's probability is the rule's
+    P(out of sync) from that window's evidence alone, weighted as in the file's sum (the file's
+    prior, its in-sync band; a file of one window reads as its window does), and
+    its class the one the rule gives (``cannot_tell`` between the thresholds): the windows are
+    read as the file is, so an in-sync file is not drawn as a row of red windows from the
+    model's uncalibrated per-window score. Windows whose sound is the problem (mute, silent,
+    noise) carry no timing evidence and keep their own decision. Otherwise (the training-free
+    path, whose verdict is the windows' majority), each window's own decision.
+    """
+    from avalign.detection.verdict import band_probability
+
+    usable = [w for w in windows if w.kind not in SOUND_KINDS]
+    by_rule = (
+        rule is not None and timeline is not None and len(usable) == len(timeline.window_loglik)
+    )
+    rows: list[tuple[float, float, float, str]] = []
+    evidence = iter(timeline.window_loglik if by_rule else [])
+    for w in windows:
+        if not by_rule or w.kind in SOUND_KINDS:
+            verdict = "out_of_sync" if w.out_of_sync else "in_sync"
+            rows.append((w.start_s, w.end_s, float(w.p_out_of_sync), verdict))
+            continue
+        row = timeline.weight * next(evidence)  # as much as it counts in the file's sum
+        p = 1.0 - band_probability(timeline.lags_ms, row, rule.sync_prior)
+        verdict = (
+            "out_of_sync"
+            if p >= rule.decide_at
+            else "in_sync"
+            if 1.0 - p >= rule.decide_at
+            else "cannot_tell"
+        )
+        rows.append((w.start_s, w.end_s, p, verdict))
+    return rows

@@ -2,11 +2,13 @@
 
 The page needs no network and no server: figures are inline PNG images (base64 data URLs),
 styles are inline, and a few lines of inline script sort the table when a column header is
-clicked (the page reads fine without it). It holds a table of every file (verdict, offset,
-drift, confidence; each row links to the file's section) and, per file, one figure: picture and
-sound activity, the windows' scores, each window's best lag over time with the fitted offset
-model (constant, drift or edit) drawn over the windows' evidence, and the probability of each
-lag given the whole file.
+clicked (the page reads fine without it). It holds the count of files per verdict class (in
+sync, out of sync, cannot tell, unreadable: `verdict_class`, one colour each), a table of every
+file (verdict, offset, drift, confidence; each row links to the file's section) and, per file,
+one figure: picture and sound activity, the windows' scores, each window's best lag over time
+with the fitted offset model (constant, drift or edit) drawn over the windows' evidence, and the
+probability of each lag given the whole file. A drift (and its offset at 00:00) is shown only
+for a file whose chosen offset model is the drift: the fit of a model that lost says nothing.
 
 `file_page` renders a file's figure as soon as the file is checked, so the batch keeps only
 small PNGs in memory, never the features of every file.
@@ -21,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from avalign.detection.plots import COLOURS
 from avalign.storage.atomic import atomic_target
 
 
@@ -58,6 +61,7 @@ def file_page(record: dict, extras: dict | None) -> FilePage:
         extras["estimate"],
         f"{Path(record['path']).name}: {record['verdict']}",
         extras["timeline"],
+        extras.get("rule"),
     )
     return FilePage(record, figure_png(figure))
 
@@ -71,14 +75,42 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
 th { background: #eee; cursor: pointer; user-select: none; }
 th:hover { background: #ddd; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.bad td.verdict { color: #b00; font-weight: 600; }
-tr.good td.verdict { color: #070; }
-tr.error td.verdict { color: #777; font-style: italic; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 0.9em; }
 dt { color: #555; } dd { margin: 0; }
 img { max-width: 100%; border: 1px solid #ddd; }
 .note { color: #555; font-size: 0.9em; }
 """
+#: Verdict class (`verdict_class`) -> (CSS class, colour, words): the plots' colours, the amber
+#: darkened to be legible as text.
+CLASSES = {
+    "in_sync": ("in-sync", COLOURS["in_sync"], "in sync"),
+    "out_of_sync": ("out-of-sync", COLOURS["out_of_sync"], "out of sync"),
+    "cannot_tell": ("cannot-tell", "#b36b00", "cannot tell"),
+    "unreadable": ("unreadable", "#777777", "could not be read"),
+}
+STYLE += "".join(
+    f"tr.{css} td.verdict, span.{css} {{ color: {colour}; font-weight: 600; }}\n"
+    f"tr.{css} td:first-child {{ border-left: 5px solid {colour}; }}\n"
+    for css, colour, _ in CLASSES.values()
+)
+
+
+def verdict_class(record: dict) -> str:
+    """``in_sync``, ``out_of_sync``, ``cannot_tell`` or ``unreadable``: what the verdict says."""
+    if record.get("status") != "ok":
+        return "unreadable"
+    if record.get("kind") == "cannot_tell" or record.get("out_of_sync") is None:
+        return "cannot_tell"
+    return "out_of_sync" if record["out_of_sync"] else "in_sync"
+
+
+def summary_counts(records: list[dict]) -> dict[str, int]:
+    """How many files each verdict class has (every class, in `CLASSES` order)."""
+    counts = dict.fromkeys(CLASSES, 0)
+    for record in records:
+        counts[verdict_class(record)] += 1
+    return counts
+
 
 SCRIPT = """
 document.querySelectorAll('th').forEach(function (th, column) {
@@ -110,6 +142,8 @@ COLUMNS = (
     ("confidence", "confidence", "confidence"),
 )
 _CONFIDENCE_ORDER = {"high": 3, "medium": 2, "low": 1}
+#: Fields of the drift model: shown only when it is the offset model chosen.
+DRIFT_KEYS = frozenset({"drift_ms_per_min", "offset_at_zero_ms"})
 
 
 def _cell(record: dict, key: str, how: str) -> tuple[str, str]:
@@ -118,6 +152,8 @@ def _cell(record: dict, key: str, how: str) -> tuple[str, str]:
         text = f"could not read: {record.get('error', '')}"
         return text, text
     value = record.get(key)
+    if key in DRIFT_KEYS and record.get("offset_model") != "drift":
+        value = None  # the drift model lost: its slope is no finding
     if how == "name":
         name = Path(str(value)).name
         return name, name
@@ -132,15 +168,21 @@ def _cell(record: dict, key: str, how: str) -> tuple[str, str]:
 
 def _details(record: dict) -> list[tuple[str, str]]:
     """The fields listed under a file's figure."""
+    p_out = record.get("p_out_of_sync")
     fields = [
         ("verdict", record.get("verdict")),
         ("kind", record.get("kind")),
-        ("offset", _ms(record.get("offset_ms"))),
+        ("why cannot tell", record.get("reason")),
+        (
+            "most likely lag (no finding)" if record.get("kind") == "cannot_tell" else "offset",
+            _ms(record.get("offset_ms")),
+        ),
+        ("P(out of sync)", None if p_out is None else f"{p_out:.2f}"),
         ("confidence", record.get("confidence")),
         ("what that means", record.get("confidence_meaning")),
         ("offset model", record.get("offset_model")),
     ]
-    if record.get("drift_ms_per_min") is not None:
+    if record.get("offset_model") == "drift" and record.get("drift_ms_per_min") is not None:
         low_high = record.get("drift_interval_ms_per_min") or [None, None]
         fields += [
             (
@@ -172,11 +214,10 @@ def _ms(value) -> str | None:
 def render_report(pages: list[FilePage], description: str, title: str = "avalign report") -> str:
     """The whole page as one HTML string."""
     e = html.escape
-    ok = [p.record for p in pages if p.record.get("status") == "ok"]
-    summary = (
-        f"{len(pages)} files: {sum(not r['out_of_sync'] for r in ok)} in sync, "
-        f"{sum(bool(r['out_of_sync']) for r in ok)} out of sync, "
-        f"{len(pages) - len(ok)} could not be read"
+    counts = summary_counts([p.record for p in pages])
+    summary = f"{len(pages)} files: " + ", ".join(
+        f'<span class="{CLASSES[name][0]}">{counts[name]} {e(CLASSES[name][2])}</span>'
+        for name in CLASSES
     )
     out = [
         "<!DOCTYPE html>",
@@ -188,8 +229,10 @@ def render_report(pages: list[FilePage], description: str, title: str = "avalign
         "</head>",
         "<body>",
         f'<h1 id="top">{e(title)}</h1>',
-        f'<p class="note">Detector: {e(description)}. Made {e(time.strftime("%Y-%m-%d %H:%M"))}. '
-        f"{e(summary)}. Offsets are in ms, positive when the audio is late. Click a column "
+        f'<p class="note">Detector: {e(description)}. Made {e(time.strftime("%Y-%m-%d %H:%M"))}.'
+        "</p>",
+        f'<p id="summary">{summary}.</p>',
+        '<p class="note">Offsets are in ms, positive when the audio is late. Click a column '
         "header to sort, a file name to see its details.</p>",
         '<table id="files">',
         "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h, _, _ in COLUMNS) + "</tr></thead>",
@@ -197,13 +240,7 @@ def render_report(pages: list[FilePage], description: str, title: str = "avalign
     ]
     for index, page in enumerate(pages):
         record = page.record
-        state = (
-            "error"
-            if record.get("status") != "ok"
-            else "bad"
-            if record.get("out_of_sync")
-            else "good"
-        )
+        state = CLASSES[verdict_class(record)][0]
         cells = []
         for _, key, how in COLUMNS:
             text, sort = _cell(record, key, how)
@@ -220,7 +257,11 @@ def render_report(pages: list[FilePage], description: str, title: str = "avalign
     out += ["</tbody>", "</table>"]
     for index, page in enumerate(pages):
         record = page.record
-        out.append(f'<h2 id="file-{index}">{e(Path(str(record["path"])).name)}</h2>')
+        css, _, words = CLASSES[verdict_class(record)]
+        out.append(
+            f'<h2 id="file-{index}">{e(Path(str(record["path"])).name)} '
+            f'<span class="{css}">({e(words)})</span></h2>'
+        )
         out.append(
             f'<p class="note">{e(str(record["path"]))} · <a href="#top">back to the table</a></p>'
         )

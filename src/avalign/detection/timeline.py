@@ -84,6 +84,7 @@ class OffsetModel:
     lags_ms: np.ndarray = field(repr=False)
     file_loglik: np.ndarray = field(repr=False)  # summed (weighted) log-likelihood per lag
     window_loglik: np.ndarray = field(repr=False)  # (windows, lags): the evidence itself
+    weight: float = 1.0  # what each window counts in ``file_loglik`` (hop / window, overlap)
 
     def offset_at(self, times_s: np.ndarray | float) -> np.ndarray:
         """The chosen model's offset at ``times_s`` (ms)."""
@@ -315,6 +316,7 @@ def fit_timeline(evidence: LagEvidence) -> OffsetModel | None:
         lags_ms=lags,
         file_loglik=file_ll,
         window_loglik=evidence.loglik,
+        weight=evidence.weight,
     )
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from avalign.detection.band import IN_SYNC_BAND_MS, in_band
+from avalign.detection.timeline import MARGIN_NATS
 from avalign.detection.windows import OffsetEstimate, WindowScore
 
 if TYPE_CHECKING:
+    from avalign.detection.reasons import Reason
     from avalign.detection.timeline import OffsetModel
 
 #: The larger bound of the in-sync band (`IN_SYNC_BAND_MS`): a change of offset (an edit) must be
@@ -30,6 +32,7 @@ class Verdict:
     confidence: str  # high | medium | low
     since_s: float | None = None  # where the problem starts, when it does not cover the whole file
     p_out_of_sync: float | None = None  # the file's probability of being out of sync, if known
+    reason: str | None = None  # why "cannot tell" (`avalign.detection.reasons`); None otherwise
 
 
 def clock(seconds: float) -> str:
@@ -55,6 +58,10 @@ def onset(windows: list[WindowScore], kind: str) -> float | None:
 CANNOT_TELL = (
     "cannot tell: the picture shows too little of what makes the sound to judge its timing"
 )
+#: Log-likelihood gap (nats) by which one side of the in-sync band's edge must beat the other for
+#: a clear single lag to decide when the posterior does not (`clear_peak`): the offset's "high"
+#: margin, a likelihood ratio of about 55.
+CLEAR_NATS = MARGIN_NATS["high"]
 
 
 @dataclass(frozen=True)
@@ -66,16 +73,50 @@ class PosteriorRule:
     high_at: float = 0.95  # posterior probability of a "confidence high" verdict
 
 
+def band_mask(lags_ms: np.ndarray) -> np.ndarray:
+    """Which lags of a grid lie in the in-sync band."""
+    return (lags_ms >= IN_SYNC_BAND_MS[0]) & (lags_ms <= IN_SYNC_BAND_MS[1])
+
+
+def band_probability(lags_ms: np.ndarray, loglik: np.ndarray, prior: float) -> float:
+    """P(in sync | evidence) for log-likelihoods over ``lags_ms``: ``prior`` on the in-sync band,
+    the rest spread evenly over the other lags (one window's row or a file's sum alike)."""
+    band = band_mask(lags_ms)
+    if band.all() or not band.any():
+        return prior
+    likelihood = np.exp(loglik - loglik.max())
+    in_band, other = likelihood[band].mean(), likelihood[~band].mean()
+    return float(prior * in_band / (prior * in_band + (1 - prior) * other))
+
+
 def sync_probability(model: OffsetModel, prior: float) -> float:
     """P(in sync | every window) with ``prior`` on the in-sync band and the rest of the prior
     spread evenly over the other lags (the windows' summed log-likelihoods are the evidence)."""
-    band = (model.lags_ms >= IN_SYNC_BAND_MS[0]) & (model.lags_ms <= IN_SYNC_BAND_MS[1])
+    return band_probability(model.lags_ms, model.file_loglik, prior)
+
+
+def clear_peak(model: OffsetModel) -> bool | None:
+    """True (out of sync) or False (in sync) when one side of the band's edge wins clearly.
+
+    The posterior spreads its out-of-sync prior over every lag outside the band (about 95 of
+    them at 25 steps/s, +-2 s), so one lag that the windows agree on must beat the band by about
+    log(95 * 4) ~ 6 nats before P(out of sync) reaches 0.8: the price of not knowing the lag
+    beforehand. A file 1 s late whose windows cluster at +1.0-1.2 s and whose best lag beats
+    every other by 4-6 nats stayed "cannot tell". Here the two hypotheses are compared at their
+    best lags instead (a likelihood-ratio test): out of sync when the best lag lies outside the
+    band, its margin over every lag more than a step away is "high" (`MARGIN_NATS`), and it beats
+    the best in-band lag by `CLEAR_NATS`; in sync when the best in-band lag beats every lag
+    outside by `CLEAR_NATS`. None: no side wins clearly.
+    """
+    band = band_mask(model.lags_ms)
     if band.all() or not band.any():
-        return prior
-    loglik = model.file_loglik - model.file_loglik.max()
-    likelihood = np.exp(loglik)
-    in_band, other = likelihood[band].mean(), likelihood[~band].mean()
-    return float(prior * in_band / (prior * in_band + (1 - prior) * other))
+        return None
+    inside, outside = model.file_loglik[band].max(), model.file_loglik[~band].max()
+    if outside - inside >= CLEAR_NATS and model.offset_confidence == "high":
+        return True
+    if inside - outside >= CLEAR_NATS:
+        return False
+    return None
 
 
 def posterior_verdict(model: OffsetModel | None, rule: PosteriorRule) -> Verdict:
@@ -83,25 +124,33 @@ def posterior_verdict(model: OffsetModel | None, rule: PosteriorRule) -> Verdict
 
     The decision needs ``rule.decide_at`` of posterior probability; weak evidence (a still
     picture, a source out of view, music over unrelated images) leaves the posterior near the
-    prior, and the verdict says so instead of guessing.
+    prior, and the verdict says so instead of guessing. Below that, one clear lag still decides
+    (`clear_peak`), with confidence medium: the posterior alone did not reach ``decide_at``.
     """
     if model is None:
         return Verdict(CANNOT_TELL, None, "cannot_tell", None, "low", None, None)
     p_sync = sync_probability(model, rule.sync_prior)
-    if p_sync >= rule.decide_at:
+    clear = clear_peak(model)
+    if p_sync >= rule.decide_at or clear is False:
         confidence = "high" if p_sync >= rule.high_at else "medium"
         return Verdict("in sync", False, "none", model.offset_ms, confidence, None, 1 - p_sync)
-    if 1 - p_sync >= rule.decide_at:
-        band = (model.lags_ms >= IN_SYNC_BAND_MS[0]) & (model.lags_ms <= IN_SYNC_BAND_MS[1])
-        outside = np.where(band, -np.inf, model.file_loglik)
+    if 1 - p_sync >= rule.decide_at or clear is True:
+        outside = np.where(band_mask(model.lags_ms), -np.inf, model.file_loglik)
         best = int(np.argmax(outside))
         offset = float(model.lags_ms[best])
         if abs(model.offset_ms - offset) <= 100.0:  # the refined peak, when it is this lag's
             offset = model.offset_ms
-        confidence = "high" if 1 - p_sync >= rule.high_at else "medium"
+        confidence = "high" if 1 - p_sync >= rule.high_at else "medium"  # clear peak: medium
         verdict = _shift_verdict(offset, confidence)
         return Verdict(verdict.text, True, "time_shift", offset, confidence, None, 1 - p_sync)
     return Verdict(CANNOT_TELL, None, "cannot_tell", model.offset_ms, "low", None, 1 - p_sync)
+
+
+def explained(verdict: Verdict, reason: Reason) -> Verdict:
+    """A "cannot tell" verdict that says why (``cannot tell: no face found ...``)."""
+    if verdict.kind != "cannot_tell":
+        return verdict
+    return replace(verdict, text=f"cannot tell: {reason.words}", reason=reason.code)
 
 
 def decide(

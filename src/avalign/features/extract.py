@@ -18,6 +18,7 @@ import numpy as np
 
 from avalign.batch.failures import FailureLog
 from avalign.batch.parallel import parallel_map
+from avalign.batch.shards import shard_of
 from avalign.features.audio import audio_features
 from avalign.features.cache import FeatureCache
 from avalign.features.config import FeatureConfig
@@ -171,13 +172,6 @@ def _extract_video(job: ExtractJob) -> list[SampleResult]:
         cache.write(spec.sample_id, features)
         results.append(SampleResult(spec.sample_id, "done"))
     return results
-
-
-def shard_of(video_ids: list[str], shard_index: int, num_shards: int) -> set[str]:
-    """The videos of one shard: the k-th video in sorted order goes to shard k mod n."""
-    if not 0 <= shard_index < num_shards:
-        raise ValueError(f"shard_index must be in [0, {num_shards}), got {shard_index}")
-    return {v for k, v in enumerate(sorted(set(video_ids))) if k % num_shards == shard_index}
 
 
 @dataclass

@@ -229,10 +229,63 @@ def line(result: dict) -> str:
     return text
 
 
+#: fix's settings beyond detect's: a JSON report is resumed only when they are the same.
+FIX_SETTINGS = (
+    "offset_ms",
+    "drift_ms_per_min",
+    "method",
+    "force",
+    "min_confidence",
+    "max_residual_ms",
+    "check",
+    "audio_codec",
+    "audio_bitrate",
+    "fade_ms",
+)
+
+
+@dataclass(frozen=True)
+class FixJob:
+    """One file to fix, with everything a worker process needs."""
+
+    index: int  # the file's place among this shard's files
+    source: Path
+    target: Path
+    cfg: object  # the composed fix config
+    detects: bool  # whether a detector is needed (to plan or to check)
+
+
+def fix_job(job: FixJob) -> tuple[dict, str | None]:
+    """Fix one file (module-level: worker processes receive it by reference); its record and
+    the detector's description. The detector is loaded once per process, by its first file."""
+    detector = (None, None, None)
+    if job.detects:
+        from avalign.detection.runner import detector as loaded
+
+        detector = loaded(job.cfg)
+    return fix_file(job.source, job.target, detector, job.cfg), detector[2]
+
+
+def fix_settings(cfg) -> dict:
+    """The settings that decide a file's fix: detect's and fix's own."""
+    from avalign.detection.runner import settings_of
+
+    return {**settings_of(cfg), **{name: cfg.get(name) for name in FIX_SETTINGS}}
+
+
 def run(argv: list[str]) -> int:
-    """Fix every file; print one line each; return the exit status."""
+    """Fix every file; print one line each; return the exit status.
+
+    Like detect, ``workers`` fixes that many files at once (one process per core),
+    ``num_shards``/``shard_index`` keep one shard's files (``--json`` name as detect's:
+    ``fix.shard0-of-4.json``), and ``resume=true`` keeps the files that the JSON already has as
+    fixed (OUT still there) or refused instead of fixing them again.
+    """
     from hydra import compose, initialize_config_dir
 
+    from avalign.batch.parallel import parallel_map
+    from avalign.batch.resume import ResumeError, finished_records, write_json
+    from avalign.batch.shards import shard_of, shard_path
     from avalign.storage.config import config_dir
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
@@ -251,31 +304,97 @@ def run(argv: list[str]) -> int:
     if source.is_dir() and target.exists() and not target.is_dir():
         print(f"{target}: IN is a folder, so OUT must be a folder", file=sys.stderr)
         return EXIT_FAILED
-    jobs, results = [], []
-    for job in pairs(source, target):  # every OUT problem is reported before any detection
-        problem = output_problem(*job, bool(cfg.overwrite))
-        if problem:
-            results.append(
-                {"in": str(job[0]), "out": str(job[1]), "status": "error", "reason": problem}
+    shard, shards = int(cfg.shard_index), int(cfg.num_shards)
+    json_path = shard_path(cfg.json, shard, shards) if cfg.json else None
+    try:
+        everything = pairs(source, target)
+        mine = shard_of([str(p) for p, _ in everything], shard, shards)
+        kept = {}
+        if cfg.resume and json_path is not None:
+            kept = finished_records(
+                json_path,
+                fix_settings(cfg),
+                key="in",
+                done=lambda r: (
+                    r.get("status") == "refused"
+                    or (r.get("status") == "fixed" and Path(r["out"]).is_file())
+                ),
             )
-            results[-1]["about"] = str(job[1])
+    except (ResumeError, ValueError) as error:  # a report of other settings; a bad shard_index
+        print(f"fix: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    jobs, results = [], {}
+    for index, job in enumerate(p for p in everything if str(p[0]) in mine):
+        if str(job[0]) in kept:
+            results[index] = kept[str(job[0])]
+            continue
+        problem = output_problem(*job, bool(cfg.overwrite))  # reported before any detection
+        if problem:
+            results[index] = {
+                "in": str(job[0]),
+                "out": str(job[1]),
+                "status": "error",
+                "reason": problem,
+                "about": str(job[1]),
+            }
             print(f"{job[1]}: {problem}", file=sys.stderr)
         else:
-            jobs.append(job)
-    needs_detector = jobs and (cfg.check or given_plan(cfg) is None)
-    detector = load_detector(cfg) if needs_detector else (None, None, None)
-    for job in tqdm(jobs, desc="fix", unit="file", disable=not cfg.progress or len(jobs) < 2):
-        results.append(fix_file(*job, detector, cfg))
-        if results[-1]["status"] == "error":
-            log.error("%s: %s", results[-1].get("about", results[-1]["in"]), results[-1]["reason"])
-        tqdm.write(line(results[-1]), file=sys.stdout)
-    summary = {
-        status: sum(r["status"] == status for r in results)
-        for status in ("fixed", "refused", "error")
-    }
-    if cfg.json:
-        report = {"model": detector[2], "files": results, "summary": summary}
-        Path(cfg.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+            jobs.append((index, job))
+    count = len(results) + len(jobs)
+    if kept:
+        reused = sum(str(r["in"]) in kept for r in results.values())
+        log.info("%s: %d of %d files already fixed or refused, kept", json_path, reused, count)
+    detects = bool(jobs) and bool(cfg.check or given_plan(cfg) is None)
+    workers = max(1, min(int(cfg.workers), len(jobs)))
+    description = None
+    if kept and json_path is not None:
+        description = json.loads(json_path.read_text(encoding="utf-8")).get("model")
+
+    def report(complete: bool) -> dict:
+        done = [results[i] for i in sorted(results)]
+        summary = {
+            status: sum(r["status"] == status for r in done)
+            for status in ("fixed", "refused", "error")
+        }
+        run_block = {
+            "settings": fix_settings(cfg),
+            "shard_index": shard,
+            "num_shards": shards,
+            "files": count,
+            "complete": complete,
+        }
+        return {"model": description, "files": done, "summary": summary, "run": run_block}
+
+    outcomes = parallel_map(
+        fix_job,
+        [FixJob(i, *job, cfg, detects) for i, job in jobs],
+        workers=workers,
+        desc="fix",
+        unit="file",
+        progress=bool(cfg.progress) and len(jobs) >= 2,
+    )
+    for outcome in outcomes:
+        job = outcome.item
+        if outcome.error is not None:  # a bug or an unforeseen input: reported, never fatal
+            result = {
+                "in": str(job.source),
+                "out": str(job.target),
+                "status": "error",
+                "reason": f"unexpected {outcome.error_type}: {outcome.error}",
+            }
+        else:
+            result, described = outcome.result
+            description = described or description
+        results[job.index] = result
+        if result["status"] == "error":
+            log.error("%s: %s", result.get("about", result["in"]), result["reason"])
+        tqdm.write(line(result), file=sys.stdout)
+        if json_path is not None:
+            write_json(json_path, report(complete=False))
+    final = report(complete=True)
+    if json_path is not None:
+        write_json(json_path, final)
+    summary = final["summary"]
     return (EXIT_FAILED if summary["error"] else 0) | (EXIT_REFUSED if summary["refused"] else 0)
 
 

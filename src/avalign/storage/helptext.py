@@ -60,6 +60,8 @@ COMMANDS = {
             "python -m avalign.detect clip.mp4",
             "python -m avalign.detect ~/videos --report report.html",
             "python -m avalign.detect 'takes/*.mkv' source=null window_s=4",
+            "python -m avalign.detect videos/ --json out.json workers=2 num_shards=4 shard_index=0",
+            "python -m avalign.detect --merge out.shard*.json --json all.json --report all.html",
         ),
         hydra=False,
     ),
