@@ -145,7 +145,8 @@ def test_decide_at_and_sync_prior_reach_the_verdict(still, tmp_path, monkeypatch
         return decide(*args, **kwargs)
 
     monkeypatch.setattr(check, "decide", spy)
-    options = ["progress=false", "decide_at=0.61", "sync_prior=0.37"]
+    # (without the false-alarm bar, which would turn a weak shift into "cannot tell" too)
+    options = ["progress=false", "decide_at=0.61", "sync_prior=0.37", "out_of_sync_at=0"]
     code = detect([str(still), "--json", str(tmp_path / "r.json"), *options])
     assert seen == [PosteriorRule(sync_prior=0.37, decide_at=0.61)]
     # and it is the one that decides: at 0.61 the same evidence gives a verdict or cannot tell
@@ -155,3 +156,17 @@ def test_decide_at_and_sync_prior_reach_the_verdict(still, tmp_path, monkeypatch
         assert record["kind"] != "cannot_tell" and code != check.EXIT_CANNOT_TELL
     else:
         assert record["kind"] == "cannot_tell"
+
+
+def test_out_of_sync_at_reaches_the_verdict(tmp_path):
+    """The bar from the configuration decides: a clear 480 ms shift is called, and under a bar
+    no P(out of sync) reaches (1.01) it becomes "cannot tell"."""
+    made, _ = write_windows(tmp_path, {"late": window_sample("time_shift", offset_ms=480.0)})
+    report = tmp_path / "r.json"
+    code = detect([str(made["late"]), "--json", str(report), "progress=false"])
+    assert json.loads(report.read_text())["files"][0]["kind"] == "time_shift" and code == 1
+    options = ["progress=false", "out_of_sync_at=1.01"]
+    code = detect([str(made["late"]), "--json", str(report), *options])
+    record = json.loads(report.read_text())["files"][0]
+    assert record["kind"] == "cannot_tell" and record["reason"] == "below_bar"
+    assert code & check.EXIT_CANNOT_TELL

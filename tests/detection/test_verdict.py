@@ -115,3 +115,20 @@ def test_a_peak_that_does_not_stand_out_still_cannot_tell():
     model = model_of(windows_peaked_at(26, 6, 3.0))
     assert model.offset_confidence == "medium"
     assert posterior_verdict(model, PosteriorRule()).kind == "cannot_tell"
+
+
+def test_a_shift_under_the_calibrated_bar_becomes_cannot_tell():
+    """out_of_sync_at: a time shift is reported only with enough P(out of sync); below, the
+    verdict says it is likely and why it is not called."""
+    from avalign.detection.verdict import Verdict, barred
+
+    shift = Verdict("audio late by 480 ms (confidence high)", True, "time_shift", 480.0, "high")
+    shift = Verdict(**{**shift.__dict__, "p_out_of_sync": 0.93})
+    kept = barred(shift, 0.9)
+    assert kept == shift
+    under = barred(shift, 0.99)
+    assert under.kind == "cannot_tell" and under.out_of_sync is None
+    assert under.reason == "below_bar" and under.offset_ms == 480.0
+    assert under.text.startswith("cannot tell: audio late by 480 ms is likely")
+    noise = Verdict("audio replaced by noise", True, "noise", None, "high", p_out_of_sync=0.5)
+    assert barred(noise, 0.99) == noise  # the bar is for timing, not for sound problems

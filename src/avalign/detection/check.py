@@ -20,7 +20,7 @@ from avalign.detection.evidence import phase_shifts_ms, presented, window_eviden
 from avalign.detection.meaning import confidence_meaning
 from avalign.detection.reasons import cannot_tell_reason
 from avalign.detection.timeline import as_estimate, fit_timeline, timeline_record
-from avalign.detection.verdict import PosteriorRule, decide, explained
+from avalign.detection.verdict import PosteriorRule, barred, decide, explained
 from avalign.detection.windows import (
     global_offset,
     lag_head_offset,
@@ -190,7 +190,9 @@ def check_file(
     if getattr(model, "decides_by_lag", False):  # judged from the lag posterior of every window
         rule = PosteriorRule(sync_prior=float(cfg.sync_prior), decide_at=float(cfg.decide_at))
     verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline, rule)
-    if verdict.kind == "cannot_tell":  # say why, from the evidence
+    if rule is not None:  # the calibrated bar on time-shift verdicts (conf/detect.yaml)
+        verdict = barred(verdict, float(cfg.get("out_of_sync_at", 0.0)))
+    if verdict.kind == "cannot_tell" and verdict.reason is None:  # say why, from the evidence
         reason = cannot_tell_reason(features, info.duration_s, float(cfg.window_s), timeline)
         verdict = explained(verdict, reason)
     p_file = verdict.p_out_of_sync

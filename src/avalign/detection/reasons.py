@@ -21,6 +21,10 @@ the reason):
 7. ``no_shared_activity``: otherwise, the picture moves and there is sound, but no lag makes
    their activity line up: nothing in the picture moves with the sound.
 
+One more reason is set where the verdict is made, not here: ``below_bar``, a time shift the
+posterior favours but whose P(out of sync) is under the calibrated bar ``out_of_sync_at``
+(`avalign.detection.verdict.barred`).
+
 Whether the sound is speech or music is not known to the detector (it has no sound classifier),
 so the reasons speak of faces and motion, never of the kind of sound.
 """

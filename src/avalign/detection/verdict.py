@@ -146,6 +146,31 @@ def posterior_verdict(model: OffsetModel | None, rule: PosteriorRule) -> Verdict
     return Verdict(CANNOT_TELL, None, "cannot_tell", model.offset_ms, "low", None, 1 - p_sync)
 
 
+def barred(verdict: Verdict, out_of_sync_at: float) -> Verdict:
+    """A time-shift verdict whose P(out of sync) is under ``out_of_sync_at``, as "cannot tell".
+
+    The bar is fitted on held-out real clips so that at most a set share of in-sync files are
+    called out of sync (``experiments/decision_calibration.py``); a shift the evidence favours
+    but not that strongly is reported as likely, not as found.
+    """
+    p_out = verdict.p_out_of_sync
+    if verdict.kind != "time_shift" or p_out is None or p_out >= out_of_sync_at:
+        return verdict
+    side = "late" if (verdict.offset_ms or 0.0) > 0 else "early"
+    words = (
+        f"audio {side} by {abs(verdict.offset_ms or 0.0):.0f} ms is likely (P(out of sync) "
+        f"{p_out:.2f}) but under the bar that keeps false alarms rare ({out_of_sync_at:g})"
+    )
+    return replace(
+        verdict,
+        text=f"cannot tell: {words}",
+        out_of_sync=None,
+        kind="cannot_tell",
+        confidence="low",
+        reason="below_bar",
+    )
+
+
 def explained(verdict: Verdict, reason: Reason) -> Verdict:
     """A "cannot tell" verdict that says why (``cannot tell: no face found ...``)."""
     if verdict.kind != "cannot_tell":

@@ -1,0 +1,233 @@
+"""A bar on out-of-sync verdicts that bounds false alarms: fitted on some folds, scored on others.
+
+    python experiments/decision_calibration.py make [--out data/decision_calibration]
+    python -m avalign.detect data/decision_calibration \\
+        --json data/decision_calibration/detect.json workers=2 progress=false
+    python experiments/decision_calibration.py fit [--max-false-alarm 0.02]
+
+``make`` writes, for every real development clip (``data/realdev/raw`` and
+``data/realdev_extra/raw``), five files through one code path (the picture from one reading of the
+clip, the sound from a second reading moved by ``-itsoffset``, every packet copied into MKV):
+the sound in sync, 300 ms and 1 s late, 300 ms and 1 s early; and a ``manifest.csv``.
+
+``fit`` reads detect's JSON for them. The clips are split into 5 folds by the recording they come
+from (`avalign.benchmark.folds`, seed 0). For each fold, the bar is fitted on the other four: the
+least P(out of sync) at which a time-shift verdict (shift, drift or edit) is kept such that at
+most ``--max-false-alarm`` of their in-sync files are called out of sync; below the bar the
+verdict becomes ``cannot tell``. Sound checks (mute, noise) are kept as they are. The held-out
+folds' files, pooled, give the figures: in-sync files called out of sync (with the exact 95%
+upper bound), shifts caught with the right sign (1 s, 300 ms; all and talking heads), offsets
+within 100 ms of the truth among those caught, right when a verdict is given, and the share of
+``cannot tell``; then the same without the bar, and the bar fitted on all folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import beta
+
+from avalign.benchmark.folds import FoldMember, assign_folds
+from avalign.benchmark.manifest import source_video_of
+from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
+from avalign.media.ffmpeg import ffmpeg_exe
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "realdev"
+FOLDERS = (REPO / "data/realdev/raw", REPO / "data/realdev_extra/raw")
+SHIFTS_MS = (0, 300, -300, 1000, -1000)
+TIMING = ("time_shift", "drift", "edit")
+#: An offset this close to the truth (ms) is right.
+RIGHT_MS = 100.0
+
+
+def manifest_rows() -> dict[str, dict[str, str]]:
+    """Each real clip's manifest row (category, recording), from both shared manifests."""
+    rows = {}
+    for name in ("manifest.csv", "manifest-extra.csv"):
+        with open(SHARED / name, newline="") as source:
+            for row in csv.DictReader(source):
+                row.setdefault("source_video", "")
+                if not row["source_video"]:
+                    row["source_video"] = source_video_of(
+                        row["file"], row["source_repo"], row["source_path"]
+                    )
+                rows[row["file"]] = row
+    return rows
+
+
+def make(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = manifest_rows()
+    written = []
+    for folder in FOLDERS:
+        for clip in find_videos(folder, VIDEO_EXTENSIONS):
+            if clip.name not in rows:
+                continue
+            for shift in SHIFTS_MS:
+                name = f"{shift:+05d}__{clip.stem}.mkv"
+                target = out / name
+                if not target.exists():
+                    command = [ffmpeg_exe(), "-y", "-v", "error", "-i", str(clip)]
+                    command += ["-itsoffset", f"{shift / 1000:.3f}", "-i", str(clip)]
+                    command += ["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", str(target)]
+                    if subprocess.run(command, check=False).returncode != 0:
+                        print(f"{clip.name}: could not be copied into MKV, skipped")
+                        target.unlink(missing_ok=True)
+                        continue
+                row = rows[clip.name]
+                written.append(
+                    {
+                        "file": name,
+                        "clip": clip.name,
+                        "shift_ms": shift,
+                        "category": row["category"],
+                        "source_video": row["source_video"],
+                    }
+                )
+    with open(out / "manifest.csv", "w", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(written[0]))
+        writer.writeheader()
+        writer.writerows(written)
+    print(f"{len(written)} files in {out}")
+
+
+def upper(hits: int, total: int) -> float:
+    """Exact (Clopper-Pearson) 95% upper bound of a rate."""
+    return 1.0 if hits >= total else float(beta.ppf(0.975, hits + 1, total - hits))
+
+
+def interval(hits: int, total: int) -> str:
+    low = float(beta.ppf(0.025, hits, total - hits + 1)) if hits else 0.0
+    return f"{hits}/{total} = {hits / max(total, 1):.3f} [{low:.3f}, {upper(hits, total):.3f}]"
+
+
+def called_out(record: dict, bar: float) -> bool:
+    """Whether the file is called out of sync under the bar."""
+    if not record["out_of_sync"]:
+        return False
+    if record["kind"] in TIMING:
+        return float(record.get("p_out_of_sync") or 0.0) >= bar
+    return True  # sound problems (mute, silent, noise) are not the timing bar's business
+
+
+def fit_bar(files: list[dict], max_false_alarm: float) -> float:
+    """The least bar keeping in-sync files called out of sync at or under ``max_false_alarm``."""
+    in_sync = [f for f in files if f["shift_ms"] == 0]
+    candidates = sorted({0.0, 1.0 + 1e-9} | {float(f.get("p_out_of_sync") or 0.0) for f in files})
+    for bar in candidates:
+        alarms = sum(called_out(f, bar) for f in in_sync)
+        if alarms <= max_false_alarm * len(in_sync):
+            return bar
+    return candidates[-1]
+
+
+def figures(files: list[dict], bars: dict[int, float]) -> list[str]:
+    """The pooled figures of ``files`` (each judged with its own fold's bar)."""
+    lines = []
+    in_sync = [f for f in files if f["shift_ms"] == 0]
+    alarms = sum(called_out(f, bars[f["fold"]]) for f in in_sync)
+    lines.append(f"in-sync files called out of sync: {interval(alarms, len(in_sync))}")
+    decided = right = cannot = 0
+    for f in files:
+        out = called_out(f, bars[f["fold"]])
+        said_in_sync = f["out_of_sync"] is False
+        if out or said_in_sync:
+            decided += 1
+            if f["shift_ms"] == 0:
+                right += said_in_sync
+            else:
+                right += out and f["kind"] in TIMING and _sign_right(f)
+        else:
+            cannot += 1
+    lines.append(f"right when a verdict is given: {interval(right, decided)}")
+    lines.append(f"cannot tell (or below the bar): {interval(cannot, len(files))}")
+    for size in (1000, 300):
+        for label, chosen in (("all", None), ("talking heads", "talking-head")):
+            shifted = [
+                f
+                for f in files
+                if abs(f["shift_ms"]) == size and (chosen is None or f["category"] == chosen)
+            ]
+            caught = [
+                f
+                for f in shifted
+                if called_out(f, bars[f["fold"]]) and f["kind"] in TIMING and _sign_right(f)
+            ]
+            share = interval(len(caught), len(shifted))
+            lines.append(f"{size} ms shifts caught, right sign, {label}: {share}")
+            if size == 1000 and label == "all":
+                close = sum(
+                    abs(float(f["offset_ms"]) - f["shift_ms"]) <= RIGHT_MS
+                    for f in caught
+                    if f.get("offset_ms") is not None
+                )
+                share = interval(close, len(caught))
+                lines.append(f"  offsets within 100 ms among those caught: {share}")
+    return lines
+
+
+def _sign_right(record: dict) -> bool:
+    offset = record.get("offset_ms")
+    return offset is not None and np.sign(float(offset)) == np.sign(record["shift_ms"])
+
+
+def fit(folder: Path, max_false_alarm: float) -> None:
+    report = json.loads((folder / "detect.json").read_text())
+    with open(folder / "manifest.csv", newline="") as source:
+        rows = {row["file"]: row for row in csv.DictReader(source)}
+    members = {
+        row["clip"]: FoldMember(row["clip"], row["source_video"], row["category"])
+        for row in rows.values()
+    }
+    folds = assign_folds(members.values(), k=5, seed=0)
+    files = []
+    for record in report["files"]:
+        row = rows.get(Path(record["path"]).name)
+        if row is None or record["status"] != "ok":
+            continue
+        record.update(
+            shift_ms=int(row["shift_ms"]), category=row["category"], fold=folds[row["clip"]]
+        )
+        files.append(record)
+    by_fold = defaultdict(list)
+    for f in files:
+        by_fold[f["fold"]].append(f)
+    bars = {
+        fold: fit_bar([f for f in files if f["fold"] != fold], max_false_alarm) for fold in by_fold
+    }
+    print(f"{len(files)} files from {len(members)} clips; max_false_alarm {max_false_alarm}")
+    fitted = ", ".join(f"{k}: {v:.4f}" for k, v in sorted(bars.items()))
+    print(f"bars fitted on the other folds: {fitted}")
+    print("held-out folds, pooled, with the bar:")
+    for line in figures(files, bars):
+        print("  " + line)
+    print("the same files without a bar (the packaged default):")
+    for line in figures(files, dict.fromkeys(bars, 0.0)):
+        print("  " + line)
+    print(f"bar fitted on all folds: {fit_bar(files, max_false_alarm):.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    making = commands.add_parser("make")
+    making.add_argument("--out", type=Path, default=REPO / "data/decision_calibration")
+    fitting = commands.add_parser("fit")
+    fitting.add_argument("--folder", type=Path, default=REPO / "data/decision_calibration")
+    fitting.add_argument("--max-false-alarm", type=float, default=0.02)
+    args = parser.parse_args()
+    if args.command == "make":
+        make(args.out)
+    else:
+        fit(args.folder, args.max_false_alarm)
+
+
+if __name__ == "__main__":
+    main()
