@@ -278,12 +278,6 @@ class OffsetEstimate:
 CONFIDENCE_LEVELS = {"high": 4.0, "medium": 3.0}
 #: Lag-head probability of the best lag (+- one step) of each confidence level.
 LAG_HEAD_LEVELS = {"high": 0.7, "medium": 0.4}
-CONFIDENCE_MEANING = {
-    "high": "the evidence points at one lag (or one drift, one edit) far above every other: "
-    "the offset is well determined",
-    "medium": "one lag (or drift, edit) stands out, but not by much: probable, check by eye",
-    "low": "no lag stands out: picture and sound share too little activity to tell",
-}
 
 
 def confidence_level(strength: float, levels: dict[str, float] = CONFIDENCE_LEVELS) -> str:
