@@ -31,18 +31,17 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import beta
+from real_clips import REPO, interval, real_clips
 
 from avalign.benchmark.folds import FoldMember, assign_folds
 from avalign.benchmark.manifest import source_video_of
-from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
 from avalign.media.ffmpeg import ffmpeg_exe
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "realdev"
-FOLDERS = (REPO / "data/realdev/raw", REPO / "data/realdev_extra/raw")
 SHIFTS_MS = (0, 300, -300, 1000, -1000)
+#: Verdicts that say the timing is wrong; the bar judges the first only, as detect does.
 TIMING = ("time_shift", "drift", "edit")
+BARRED = ("time_shift",)
 #: An offset this close to the truth (ms) is right.
 RIGHT_MS = 100.0
 
@@ -66,10 +65,8 @@ def make(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows = manifest_rows()
     written = []
-    for folder in FOLDERS:
-        for clip in find_videos(folder, VIDEO_EXTENSIONS):
-            if clip.name not in rows:
-                continue
+    for clip in real_clips():
+        if clip.name in rows:
             for shift in SHIFTS_MS:
                 name = f"{shift:+05d}__{clip.stem}.mkv"
                 target = out / name
@@ -98,23 +95,13 @@ def make(out: Path) -> None:
     print(f"{len(written)} files in {out}")
 
 
-def upper(hits: int, total: int) -> float:
-    """Exact (Clopper-Pearson) 95% upper bound of a rate."""
-    return 1.0 if hits >= total else float(beta.ppf(0.975, hits + 1, total - hits))
-
-
-def interval(hits: int, total: int) -> str:
-    low = float(beta.ppf(0.025, hits, total - hits + 1)) if hits else 0.0
-    return f"{hits}/{total} = {hits / max(total, 1):.3f} [{low:.3f}, {upper(hits, total):.3f}]"
-
-
 def called_out(record: dict, bar: float) -> bool:
     """Whether the file is called out of sync under the bar."""
     if not record["out_of_sync"]:
         return False
-    if record["kind"] in TIMING:
+    if record["kind"] in BARRED:  # as `avalign.detection.verdict.barred` judges it
         return float(record.get("p_out_of_sync") or 0.0) >= bar
-    return True  # sound problems (mute, silent, noise) are not the timing bar's business
+    return True  # drifts, edits and sound problems (mute, silent, noise) are not barred
 
 
 def fit_bar(files: list[dict], max_false_alarm: float) -> float:

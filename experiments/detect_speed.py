@@ -50,14 +50,12 @@ from pathlib import Path
 
 from bench_extraction import bare_decode  # the same baseline as the extraction benchmark
 from measure import (
-    MEDIA_DIR,
     ONE_THREAD,
-    REPO,
-    TALKING_HEAD,
     Cost,
     _config,
     _kept,
     _with_one_thread,
+    add_media_arguments,
     bare_decode_command,
     load_note,
     run,
@@ -488,16 +486,7 @@ def main() -> None:
     parser.add_argument(
         "--source", help="LagNet checkpoint for detect (default: train a tiny one here)"
     )
-    parser.add_argument(
-        "--talking-head",
-        default=str(REPO / "data" / "realdev" / "raw" / TALKING_HEAD),
-        help="real talking-head clip made into the 720p videos",
-    )
-    parser.add_argument(
-        "--media-dir",
-        default=str(MEDIA_DIR),
-        help="where the videos made here are kept and reused (never commit them)",
-    )
+    add_media_arguments(parser)
     parser.add_argument("--profile-seconds", type=float, default=60.0)
     args = parser.parse_args()
     every = not (args.long_video or args.sources or args.profile)

@@ -44,6 +44,21 @@ LOAD_LIMIT = 3.0  # 1-minute load average above which a timing says the machine 
 TALKING_HEAD = "tanshuai0219__EDTalk__pose_source2.mp4"
 
 
+def add_media_arguments(parser) -> None:
+    """``--talking-head`` and ``--media-dir``: the real clip the 720p videos are made from and
+    where the videos made are kept (the benchmarks that make long videos share them)."""
+    parser.add_argument(
+        "--talking-head",
+        default=str(REPO / "data" / "realdev" / "raw" / TALKING_HEAD),
+        help="real talking-head clip made into the 720p videos",
+    )
+    parser.add_argument(
+        "--media-dir",
+        default=str(MEDIA_DIR),
+        help="where the videos made here are kept and reused (never commit them)",
+    )
+
+
 #: environment that keeps OpenCV, torch (OpenMP) and BLAS on one thread, as `limit_threads` does
 ONE_THREAD = {
     "OPENCV_FOR_THREADS_NUM": "1",

@@ -23,18 +23,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from scipy.stats import beta
+from real_clips import REPO, interval, real_clips
 
-from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
 from avalign.media.ffmpeg import ffmpeg_exe
-
-REPO = Path(__file__).resolve().parents[1]
-FOLDERS = (REPO / "data/realdev/raw", REPO / "data/realdev_extra/raw")
-
-
-def real_clips() -> list[Path]:
-    """The real clips in a fixed order (their index decides their half)."""
-    return [clip for folder in FOLDERS for clip in find_videos(folder, VIDEO_EXTENSIONS)]
 
 
 def split_of(index: int) -> str:
@@ -86,12 +77,6 @@ def make(out: Path) -> None:
     print(f"{len(rows)} copies in {out}")
 
 
-def rate(hits: int, total: int) -> str:
-    low = beta.ppf(0.025, hits, total - hits + 1) if hits else 0.0
-    high = beta.ppf(0.975, hits + 1, total - hits) if hits < total else 1.0
-    return f"{hits}/{total} = {hits / max(total, 1):.3f} [{low:.3f}, {high:.3f}]"
-
-
 def score(real_json: Path, copies_json: Path) -> None:
     split = {clip.name: split_of(i) for i, clip in enumerate(real_clips())}
     real = json.loads(real_json.read_text())["files"]
@@ -108,7 +93,7 @@ def score(real_json: Path, copies_json: Path) -> None:
             "muted sound called silent": (muted, lambda f: f["kind"] in ("silent", "mute")),
         }
         for what, (files, hit) in counts.items():
-            print(f"{half}: {what} {rate(sum(map(hit, files)), len(files))}")
+            print(f"{half}: {what} {interval(sum(map(hit, files)), len(files))}")
 
 
 def copy_half(path: str) -> str:

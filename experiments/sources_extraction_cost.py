@@ -27,13 +27,11 @@ from pathlib import Path
 
 from measure import (
     AVE_CLIPS,
-    MEDIA_DIR,
-    REPO,
-    TALKING_HEAD,
     Cost,
     _config,
     _kept,
     _with_one_thread,
+    add_media_arguments,
     load_note,
     sources_feature_config,
     talking_head_video,
@@ -169,16 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3, help="runs per extraction figure")
-    parser.add_argument(
-        "--talking-head",
-        default=str(REPO / "data" / "realdev" / "raw" / TALKING_HEAD),
-        help="real talking-head clip made into the 720p videos",
-    )
-    parser.add_argument(
-        "--media-dir",
-        default=str(MEDIA_DIR),
-        help="where the videos made here are kept and reused (never commit them)",
-    )
+    add_media_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         extraction_with_sources(
