@@ -37,3 +37,17 @@ def test_finished_records_only_from_a_report_of_the_same_settings(tmp_path):
     path.write_text(json.dumps({"files": files}))  # no "run": made by something else
     with pytest.raises(ResumeError, match="resume=false"):
         finished_records(path, {"a": 1}, key="path", done=lambda r: True)
+
+
+def test_every_decision_setting_of_detect_is_compared_before_resuming():
+    """A report made under another bar or threshold is never resumed (its verdicts differ)."""
+    from hydra import compose, initialize_config_dir
+
+    from avalign.detection.runner import settings_of
+    from avalign.storage.config import config_dir
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="detect")
+    settings = settings_of(cfg)
+    for name in ("decide_at", "sync_prior", "out_of_sync_at", "substeps", "source"):
+        assert name in settings and settings[name] == cfg[name]

@@ -43,6 +43,7 @@ SETTINGS = (
     "temperature",
     "sync_prior",
     "decide_at",
+    "out_of_sync_at",
 )
 
 
