@@ -4,11 +4,19 @@
     python -m avalign.detect data/decision_calibration \\
         --json data/decision_calibration/detect.json workers=2 progress=false
     python experiments/decision_calibration.py fit [--max-false-alarm 0.02]
+    python experiments/decision_calibration.py detect-folds --bench data/benchmark/realdev-<fp>
+    python experiments/decision_calibration.py fit --bench data/benchmark/realdev-<fp>
 
 ``make`` writes, for every real development clip (``data/realdev/raw`` and
 ``data/realdev_extra/raw``), five files through one code path (the picture from one reading of the
 clip, the sound from a second reading moved by ``-itsoffset``, every packet copied into MKV):
 the sound in sync, 300 ms and 1 s late, 300 ms and 1 s early; and a ``manifest.csv``.
+
+``detect-folds --bench DIR`` checks them with the fold models of a benchmark run (``python -m
+avalign.benchmark 'run=[lagnet]' 'training=[folds]'``): each clip's five files by the model of the
+fold that held the clip out, one ``detect-<tag>.fold<k>.json`` per fold; ``fit --bench DIR`` then
+takes the folds from the benchmark's ``folds.csv``, so a file is never scored by a bar or a model
+that saw its clip.
 
 ``fit`` reads detect's JSON for them. The clips are split into 5 folds by the recording they come
 from (`avalign.benchmark.folds`, seed 0). For each fold, the bar is fitted on the other four: the
@@ -27,6 +35,7 @@ import argparse
 import csv
 import json
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -165,15 +174,58 @@ def _sign_right(record: dict) -> bool:
     return offset is not None and np.sign(float(offset)) == np.sign(record["shift_ms"])
 
 
-def fit(folder: Path, max_false_alarm: float) -> None:
-    report = json.loads((folder / "detect.json").read_text())
+def benchmark_folds(bench: Path) -> dict[str, int]:
+    """Clip file name -> fold, as the benchmark run in ``bench`` folded them (its ``folds.csv``)."""
+    with open(bench / "folds.csv", newline="") as source:
+        return {Path(row["path"]).name: int(row["fold"]) for row in csv.DictReader(source)}
+
+
+def detect_folds(folder: Path, bench: Path, tag: str) -> None:
+    """Check every file with the fold model that never saw its clip (one detect run per fold)."""
+    folds = benchmark_folds(bench)
+    with open(folder / "manifest.csv", newline="") as source:
+        rows = list(csv.DictReader(source))
+    by_fold = defaultdict(list)
+    for row in rows:
+        by_fold[folds[row["clip"]]].append(str(folder / row["file"]))
+    for fold, files in sorted(by_fold.items()):
+        target = folder / f"detect-{tag}.fold{fold}.json"
+        checkpoint = bench / "models" / f"{tag}-fold{fold}.ckpt"
+        command = [sys.executable, "-m", "avalign.detect", *files, "--json", str(target)]
+        command += [f"source={checkpoint}", "workers=2", "progress=false", "resume=true"]
+        command += ["evidence=true"]
+        print(f"fold {fold}: {len(files)} files with {checkpoint.name}", flush=True)
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+
+
+def ece(files: list[dict], bins: int = 10) -> float:
+    """Expected calibration error of ``p_out_of_sync`` against the truth (shifted or not)."""
+    scored = [f for f in files if f.get("p_out_of_sync") is not None]
+    p = np.array([float(f["p_out_of_sync"]) for f in scored])
+    truth = np.array([f["shift_ms"] != 0 for f in scored], dtype=float)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in range(bins):
+        chosen = which == b
+        if chosen.any():
+            error += chosen.mean() * abs(p[chosen].mean() - truth[chosen].mean())
+    return float(error)
+
+
+def fit(folder: Path, max_false_alarm: float, reports: list[Path], bench: Path | None) -> None:
+    report = {"files": []}
+    for path in reports:
+        report["files"] += json.loads(path.read_text())["files"]
     with open(folder / "manifest.csv", newline="") as source:
         rows = {row["file"]: row for row in csv.DictReader(source)}
     members = {
         row["clip"]: FoldMember(row["clip"], row["source_video"], row["category"])
         for row in rows.values()
     }
-    folds = assign_folds(members.values(), k=5, seed=0)
+    if bench is not None:
+        folds = benchmark_folds(bench)
+    else:
+        folds = assign_folds(members.values(), k=5, seed=0)
     files = []
     for record in report["files"]:
         row = rows.get(Path(record["path"]).name)
@@ -199,6 +251,18 @@ def fit(folder: Path, max_false_alarm: float) -> None:
     for line in figures(files, dict.fromkeys(bars, 0.0)):
         print("  " + line)
     print(f"bar fitted on all folds: {fit_bar(files, max_false_alarm):.4f}")
+    print(f"ECE of p_out_of_sync (10 bins, every file): {ece(files):.3f}")
+    print("per category, held-out bars (in-sync called out | 1 s caught, right sign):")
+    for category in sorted({f["category"] for f in files}):
+        chosen = [f for f in files if f["category"] == category]
+        in_sync = [f for f in chosen if f["shift_ms"] == 0]
+        second = [f for f in chosen if abs(f["shift_ms"]) == 1000]
+        alarms = sum(called_out(f, bars[f["fold"]]) for f in in_sync)
+        caught = sum(
+            called_out(f, bars[f["fold"]]) and f["kind"] in TIMING and _sign_right(f)
+            for f in second
+        )
+        print(f"  {category}: {interval(alarms, len(in_sync))} | {interval(caught, len(second))}")
 
 
 def main() -> None:
@@ -206,14 +270,26 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     making = commands.add_parser("make")
     making.add_argument("--out", type=Path, default=REPO / "data/decision_calibration")
+    folding = commands.add_parser("detect-folds")
     fitting = commands.add_parser("fit")
-    fitting.add_argument("--folder", type=Path, default=REPO / "data/decision_calibration")
+    for sub in (folding, fitting):
+        sub.add_argument("--folder", type=Path, default=REPO / "data/decision_calibration")
+        sub.add_argument("--bench", type=Path, help="a benchmark run's folder (its fold models)")
+        sub.add_argument("--tag", default="lagnet", help="the fold models' name in the benchmark")
     fitting.add_argument("--max-false-alarm", type=float, default=0.02)
     args = parser.parse_args()
     if args.command == "make":
         make(args.out)
+    elif args.command == "detect-folds":
+        if args.bench is None:
+            parser.error("detect-folds needs --bench")
+        detect_folds(args.folder, args.bench, args.tag)
     else:
-        fit(args.folder, args.max_false_alarm)
+        if args.bench is None:
+            reports = [args.folder / "detect.json"]
+        else:
+            reports = sorted(args.folder.glob(f"detect-{args.tag}.fold*.json"))
+        fit(args.folder, args.max_false_alarm, reports, args.bench)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,16 @@ def test_packaged_manifest_reads_with_every_fact():
     assert groups["group:greatest-hits"] == 4
 
 
+def test_extra_manifest_is_packaged_and_built_by_its_own_set(tmp_path, capsys):
+    extra = read_manifest(packaged="realdev_extra.csv")
+    assert len(extra) == 43
+    assert Counter(e.category for e in extra)["talking-head"] == 29
+    assert not {e.file for e in extra} & {e.file for e in read_manifest()}
+    assert all(not is_reserved(e.source_repo) for e in extra)
+    assert main(["verify", str(tmp_path), "--set", "realdev_extra", "--no-progress"]) == 1
+    assert "43 missing" in capsys.readouterr().out
+
+
 def test_source_video_rules():
     assert source_video_of("a.mp4", "o/r", "v/--0PQM4-hqg_000030.mp4") == "youtube:--0PQM4-hqg"
     assert source_video_of("a.mp4", "o/r", "x/-1hDIl9Udkw_30.000_40.000.mp4") == (

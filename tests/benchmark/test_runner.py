@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import pytest
 
 from avalign.benchmark.folds import FoldMember, assign_folds, fold_splits
 from avalign.benchmark.metrics import WindowTable, bootstrap_figures, weighted_auroc
+from avalign.benchmark.runner import final_roles
+from avalign.benchmark.sources import ClipCandidate, rooted
 from avalign.benchmark.windows import (
     BenchmarkClip,
     WindowProtocol,
@@ -54,6 +57,23 @@ def test_fold_roles_hold_out_one_fold_and_validate_on_another():
     assert sorted(roles.values()).count("train") == 3
     with pytest.raises(ValueError):
         assign_folds(_members(4), k=5)
+
+
+def test_the_model_to_ship_trains_on_every_fold_but_one_that_validates():
+    assert final_roles(5) == {0: "val", 1: "train", 2: "train", 3: "train", 4: "train"}
+    assert list(final_roles(3, val_fold=2).values()) == ["train", "train", "val"]
+    with pytest.raises(ValueError):
+        final_roles(3, val_fold=3)
+
+
+def test_two_clip_sets_are_named_from_their_common_folder(tmp_path):
+    base = ClipCandidate(tmp_path / "realdev/raw/a.mp4", "a.mp4", "music", "youtube:a")
+    extra = ClipCandidate(tmp_path / "realdev_extra/raw/b.mp4", "b.mp4", "music", "youtube:b")
+    root, named = rooted([base, extra])
+    assert root == tmp_path
+    assert [c.relative for c in named] == ["realdev/raw/a.mp4", "realdev_extra/raw/b.mp4"]
+    root, named = rooted([base])  # one set: its raw folder and plain names, as before
+    assert root == tmp_path / "realdev/raw" and named[0].relative == "a.mp4"
 
 
 def test_offset_grid_is_synchformers():
@@ -177,6 +197,7 @@ def test_benchmark_command_end_to_end(tmp_path):
         "run=[xcorr]",
         "files.run=[xcorr]",
         "training=[folds]",
+        "final=[xcorr]",
         "folds=3",
         "bootstrap=30",
         "files.offsets_ms=[-300]",
@@ -205,6 +226,11 @@ def test_benchmark_command_end_to_end(tmp_path):
         assert row["all"]["files"] == 6 * 4
         assert row["agreement"]["mute"]["value"] == 1.0  # no audio track: always found
     assert "| xcorr (folds, 5 steps/s) |" in first.stdout
+    out = results.parent
+    with open(out / "folds.csv", newline="") as source:
+        folds = {row["clip_id"]: int(row["fold"]) for row in csv.DictReader(source)}
+    assert len(folds) == 6 and set(folds.values()) == {0, 1, 2}
+    assert (out / "models" / "xcorr-all.ckpt").is_file()  # the model to ship, beside the folds
     second = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads(results.read_text())["detectors"] == report["detectors"]

@@ -175,3 +175,23 @@ def test_lag_head_offset_averages_window_probabilities():
     assert estimate.strength == pytest.approx((0.8 + 0.1 + 0.1 + 0.7 + 0.3) / 3)
     assert estimate.confidence == "medium"  # 0.67: two of three windows agree
     assert estimate.lags_ms[estimate.curve.argmax()] == 120.0
+
+
+def test_lag_evidence_in_the_json_and_tempering_keeps_the_peak(files, tmp_path):
+    """``evidence=true`` writes every window's log-likelihood over lags; ``evidence_weight``
+    scales what their sum counts (tempering) without moving the file's best lag."""
+    _, plain = detect(tmp_path, [files["late"]])
+    assert "lag_evidence" not in plain["files"][0]  # only when asked for
+    _, report = detect(tmp_path, [files["late"]], "evidence=true")
+    entry = report["files"][0]
+    evidence = entry["lag_evidence"]
+    lags = evidence["lags_ms"]
+    assert len(evidence["loglik"]) == len(evidence["centres_s"]) == len(entry["windows"]) == 3
+    assert all(len(row) == len(lags) for row in evidence["loglik"])
+    assert evidence["weight"] == pytest.approx(0.5)  # hop / window: overlapping windows
+    for row in evidence["loglik"]:  # each window's probabilities over lags sum to 1
+        assert sum(math.exp(x) for x in row) == pytest.approx(1.0, abs=0.01)
+    _, tempered = detect(tmp_path, [files["late"]], "evidence=true", "evidence_weight=0.25")
+    again = tempered["files"][0]
+    assert again["lag_evidence"]["weight"] == pytest.approx(0.125)
+    assert again["offset_ms"] == pytest.approx(entry["offset_ms"], abs=1.0)

@@ -51,9 +51,13 @@ def load_clips(cfg: DictConfig, plain_train: DictConfig) -> tuple[str, Path, lis
     failures = FailureLog("benchmark")
     kind = str(cfg.source)
     if kind == "realdev":
-        root = Path(cfg.root).expanduser().resolve()
-        candidates = sources.realdev_candidates(root)
-        root = candidates[0].path.parent
+        candidates = sources.realdev_candidates(Path(cfg.root).expanduser().resolve())
+        extra = cfg.get("extra_root")
+        if extra and Path(extra).expanduser().is_dir():
+            candidates += sources.realdev_candidates(
+                Path(extra).expanduser().resolve(), packaged="realdev_extra.csv"
+            )
+        root, candidates = sources.rooted(candidates)
     elif kind == "folder":
         root = Path(cfg.root).expanduser().resolve()
         candidates = sources.folder_candidates(root)
@@ -127,6 +131,7 @@ def run(argv: list[str]) -> int:
         out_dir,
     )
 
+    runner.write_folds(out_dir / "folds.csv", bench)
     summaries, runs = [], []
     for detector in cfg.run:
         train_cfg = detector_cfgs[detector]
@@ -163,6 +168,19 @@ def run(argv: list[str]) -> int:
             )
             runs.append(result)
             summaries.append(runner.summarize(bench, result, int(cfg.bootstrap), seed))
+            if training == "folds" and detector in cfg.final:
+                shipped = runner.train_final(
+                    bench,
+                    detector,
+                    train_cfg,
+                    out_dir,
+                    inputs,
+                    k=k,
+                    monitor=str(cfg.monitor),
+                    fold_max_epochs=cfg.fold_max_epochs,
+                    mix=bool(cfg.mix_synthetic),
+                )
+                log.info("%s: the model to ship (trained on every clip): %s", detector, shipped)
 
     header = {"command": "python -m avalign.benchmark " + " ".join(argv)}
     if cfg.files.enabled:

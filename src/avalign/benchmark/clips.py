@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from avalign.benchmark.manifest import (
     MANIFEST_NAME,
+    PACKAGED_MANIFESTS,
     ClipCheck,
     ClipEntry,
     ManifestError,
@@ -275,6 +276,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         sub.add_argument(
             "--manifest", type=Path, help=f"manifest CSV (default: the packaged {MANIFEST_NAME})"
         )
+        sub.add_argument(
+            "--set",
+            choices=sorted(PACKAGED_MANIFESTS),
+            default="realdev",
+            help="which packaged manifest, when --manifest is not given (default: realdev; "
+            "realdev_extra: the 43 more clips, built into their own folder)",
+        )
         sub.add_argument("--no-progress", action="store_true", help="no progress bar")
     build.add_argument(
         "--repos", type=Path, help="REPOS.tsv: OWNER/NAME<TAB>git directory or clone, per line"
@@ -298,12 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     out_dir: Path = args.out_dir.expanduser()
     try:
-        entries = read_manifest(args.manifest)
+        packaged = PACKAGED_MANIFESTS[args.set]
+        entries = read_manifest(args.manifest, packaged)
         repos = read_repos_table(args.repos) if getattr(args, "repos", None) else {}
     except (ManifestError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    manifest = str(args.manifest) if args.manifest else f"<packaged {MANIFEST_NAME}>"
+    manifest = str(args.manifest) if args.manifest else f"<packaged {packaged}>"
     progress = not args.no_progress
     if args.command == "verify":
         report = verify_clips(out_dir / "raw", entries, progress=progress)

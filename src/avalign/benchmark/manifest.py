@@ -14,6 +14,11 @@ but ``blob``, ``size_bytes`` and ``source_video`` was copied from the curated
 ``size_bytes`` is ``git --git-dir=DIR cat-file -s BLOB`` in a local mirror of the repository;
 ``source_video`` is ``source_video_of(file, source_repo, source_path)``, whose rules were checked
 by hand on contact sheets of every clip (see the comment above it).
+
+``realdev_extra.csv`` holds the 43 clips of ``../shared/realdev/manifest-extra.csv`` (29 talking
+heads), found later by the same rules: its columns are that manifest's, cut to those of
+``realdev.csv`` (its ``source_video`` was already filled in by the same rules). The benchmark
+reads both (``extra_root`` in ``conf/benchmark.yaml``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from pathlib import Path, PurePosixPath
 from tqdm.auto import tqdm
 
 MANIFEST_NAME = "realdev.csv"
+#: The 43 more clips of ``../shared/realdev/manifest-extra.csv`` (29 talking heads).
+EXTRA_MANIFEST_NAME = "realdev_extra.csv"
+#: The packaged manifests by set name (``clips build --set NAME``).
+PACKAGED_MANIFESTS = {"realdev": MANIFEST_NAME, "realdev_extra": EXTRA_MANIFEST_NAME}
 
 #: The columns of a manifest, in order; ``content`` (a one-line description) may be absent.
 COLUMNS = (
@@ -111,20 +120,20 @@ def is_reserved(repo: str) -> bool:
     return repo.strip().lower() in _RESERVED_LOWER
 
 
-def packaged_manifest() -> str:
-    """The text of the packaged ``realdev.csv``."""
-    return resources.files(__package__).joinpath(MANIFEST_NAME).read_text(encoding="utf-8")
+def packaged_manifest(name: str = MANIFEST_NAME) -> str:
+    """The text of a packaged manifest (``realdev.csv`` or ``realdev_extra.csv``)."""
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def read_manifest(path: str | Path | None = None) -> list[ClipEntry]:
-    """Read and check a manifest (default: the packaged ``realdev.csv``).
+def read_manifest(path: str | Path | None = None, packaged: str = MANIFEST_NAME) -> list[ClipEntry]:
+    """Read and check a manifest (default: the packaged ``packaged``, ``realdev.csv``).
 
     Raises ManifestError naming the file and line for a missing column, an empty field, a file
     name that is not a plain name, a malformed commit or blob hash, a size or duration that is
     not a positive number, a repeated file name, or a repository that is reserved.
     """
     if path is None:
-        name, text = f"<packaged {MANIFEST_NAME}>", packaged_manifest()
+        name, text = f"<packaged {packaged}>", packaged_manifest(packaged)
     else:
         name = str(path)
         try:

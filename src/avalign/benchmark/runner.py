@@ -484,6 +484,76 @@ def run_detector(
     return DetectorRun(tag, training, feature_config.fps, rows, seconds)
 
 
+def final_roles(k: int, val_fold: int = 0) -> dict[int, str]:
+    """Fold roles of the model to ship: every fold trains but ``val_fold``, which chooses the
+    epoch and θ as a fold model's validation fold does; no fold is left to test it."""
+    if not 0 <= val_fold < k:
+        raise ValueError(f"val_fold must be in [0, {k}), got {val_fold}")
+    roles = dict.fromkeys(range(k), "train")
+    roles[val_fold] = "val"
+    return roles
+
+
+def train_final(
+    bench: BenchmarkSet,
+    detector: str,
+    train_cfg: DictConfig,
+    out_dir: Path,
+    inputs: dict[str, SampleInputs],
+    *,
+    k: int,
+    monitor: str,
+    fold_max_epochs: int | None = None,
+    mix: bool = False,
+    val_fold: int = 0,
+) -> Path:
+    """Train the model to ship (``<out>/models/<tag>-all.ckpt``, reused when there) with the fold
+    models' recipe on every clip of the set, one fold validating (`final_roles`).
+
+    It is not scored here: its clips are the benchmark's, so the fold models, trained the same way
+    on fewer clips, are the honest estimate of how it does on clips it never saw.
+    """
+    feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
+    tag = run_tag(detector, train_cfg, "folds", mix)
+    checkpoint = out_dir / "models" / f"{tag}-all.ckpt"
+    if checkpoint.is_file():
+        return checkpoint
+    roles = final_roles(k, val_fold)
+    window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
+    splits: dict[str, list[SampleInputs]] = {"train": [], "val": [], "test": []}
+    for spec in bench.windows:
+        if spec.sample_id in inputs:
+            splits[roles[window_fold[spec.sample_id]]].append(inputs[spec.sample_id])
+    clips = None
+    if is_self_supervised(train_cfg):
+        clips = fold_clips(bench, roles, feature_config, out_dir)
+        clips["train"].update(extra_clips(train_cfg, feature_config) if tag != detector else {})
+    log.info("%s: training the model to ship on all %d folds (fold %d validates)", tag, k, val_fold)
+    train_fold(
+        train_cfg,
+        splits,
+        feature_config,
+        checkpoint,
+        monitor=monitor,
+        clips=clips,
+        max_epochs=fold_max_epochs,
+    )
+    return checkpoint
+
+
+def write_folds(path: Path, bench: BenchmarkSet) -> None:
+    """Every clip's fold (``clip_id, path, category, source_video, fold``), for tools that score
+    files of the set with the fold models (each file by the model that never saw its clip)."""
+    from avalign.storage.atomic import atomic_target
+
+    with atomic_target(path) as target, open(target, "w", newline="", encoding="utf-8") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(["clip_id", "path", "category", "source_video", "fold"])
+        for clip in sorted(bench.clips, key=lambda c: c.clip_id):
+            fold = bench.folds[clip.clip_id]
+            writer.writerow([clip.clip_id, clip.path, clip.category, clip.source_video, fold])
+
+
 # ----------------------------------------------------------------------------------- figures
 def window_table(bench: BenchmarkSet, rows: list[dict]) -> WindowTable:
     """Join a detector's predictions with the truth of every window it scored."""

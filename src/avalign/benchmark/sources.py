@@ -7,7 +7,9 @@ the file really holds (probed and decoded, not read from the header: real tracks
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,20 +70,24 @@ def measure_all(
     return sorted(clips, key=lambda c: c.clip_id)
 
 
-def realdev_candidates(folder: Path, manifest: Path | None = None) -> list[ClipCandidate]:
-    """The development clips of the packaged manifest found in ``folder`` (built by ``clips``).
+def realdev_candidates(
+    folder: Path, manifest: Path | None = None, packaged: str = "realdev.csv"
+) -> list[ClipCandidate]:
+    """The development clips of a packaged manifest found in ``folder`` (built by ``clips``).
 
     Raises FileNotFoundError, with the command that builds them, when none is there.
     """
     from avalign.benchmark.manifest import read_manifest
 
-    entries = read_manifest(manifest)
+    entries = read_manifest(manifest, packaged)
     raw = folder / "raw" if (folder / "raw").is_dir() else folder
     found = [e for e in entries if (raw / e.file).is_file()]
     if not found:
         raise FileNotFoundError(
             f"{raw}: none of the {len(entries)} development clips is there; build them with "
-            f"`python -m avalign.benchmark.clips build {folder} --repos REPOS.tsv` (see the README)"
+            f"`python -m avalign.benchmark.clips build {folder} --repos REPOS.tsv"
+            f"{'' if packaged == 'realdev.csv' else ' --set ' + packaged.removesuffix('.csv')}` "
+            "(see the README)"
         )
     if len(found) < len(entries):
         log.warning(
@@ -95,6 +101,15 @@ def realdev_candidates(folder: Path, manifest: Path | None = None) -> list[ClipC
     return [
         ClipCandidate(raw / e.file, e.file, e.category, e.source_video)
         for e in sorted(found, key=lambda e: e.file)
+    ]
+
+
+def rooted(candidates: list[ClipCandidate]) -> tuple[Path, list[ClipCandidate]]:
+    """The folder that holds every candidate, and the candidates named relative to it (one
+    clip set: its ``raw/`` folder and the plain file names; two: their common parent)."""
+    root = Path(os.path.commonpath([c.path.parent for c in candidates]))
+    return root, [
+        dataclasses.replace(c, relative=c.path.relative_to(root).as_posix()) for c in candidates
     ]
 
 

@@ -174,6 +174,9 @@ def check_file(
             )
             runs.append(evidence_of(moved, probabilities))
         evidence = presented(runs, shifts, delay)
+        # tempered: overlapping windows of one scene are not independent evidence
+        tempered = evidence.weight * float(cfg.get("evidence_weight", 1.0))
+        evidence = dataclasses.replace(evidence, weight=tempered)
     timeline = fit_timeline(evidence) if evidence is not None else None
     if timeline is not None:  # every usable window's evidence, summed
         estimate = as_estimate(timeline, evidence.method)
@@ -221,6 +224,8 @@ def check_file(
             {**dataclasses.asdict(w), "p_out_of_sync": round(w.p_out_of_sync, 4)} for w in windows
         ],
     }
+    if cfg.get("evidence") and evidence is not None:  # for calibration studies
+        record["lag_evidence"] = evidence_record(evidence)
     if extras is not None:
         extras.update(
             features=features,
@@ -252,6 +257,17 @@ def check_file(
         plt.close(figure)
         record["plot"] = str(target)
     return record
+
+
+def evidence_record(evidence) -> dict:
+    """A file's lag evidence for the JSON: the lag grid, each window's log-likelihood over it
+    and the weight its sum gets (``--json`` with ``evidence=true``)."""
+    return {
+        "lags_ms": [round(float(x), 2) for x in evidence.lags_ms],
+        "centres_s": [round(float(x), 3) for x in evidence.centres_s],
+        "weight": round(float(evidence.weight), 6),
+        "loglik": [[round(float(x), 3) for x in row] for row in evidence.loglik],
+    }
 
 
 def table(records: list[dict]) -> str:

@@ -40,6 +40,8 @@ SETTINGS = (
     "hop_s",
     "max_lag_s",
     "substeps",
+    "evidence_weight",
+    "evidence",
     "temperature",
     "sync_prior",
     "decide_at",
