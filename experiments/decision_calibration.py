@@ -44,6 +44,9 @@ from real_clips import REPO, interval, real_clips
 
 from avalign.benchmark.folds import FoldMember, assign_folds
 from avalign.benchmark.manifest import source_video_of
+from avalign.detection.evidence import LagEvidence
+from avalign.detection.timeline import as_estimate, fit_timeline
+from avalign.detection.verdict import PosteriorRule, decide
 from avalign.media.ffmpeg import ffmpeg_exe
 
 SHARED = REPO.parent / "shared" / "realdev"
@@ -193,7 +196,7 @@ def detect_folds(folder: Path, bench: Path, tag: str) -> None:
         checkpoint = bench / "models" / f"{tag}-fold{fold}.ckpt"
         command = [sys.executable, "-m", "avalign.detect", *files, "--json", str(target)]
         command += [f"source={checkpoint}", "workers=2", "progress=false", "resume=true"]
-        command += ["evidence=true"]
+        command += ["evidence=true", "out_of_sync_at=0"]  # no bar: the fit sets it
         print(f"fold {fold}: {len(files)} files with {checkpoint.name}", flush=True)
         subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
 
@@ -212,10 +215,91 @@ def ece(files: list[dict], bins: int = 10) -> float:
     return float(error)
 
 
-def fit(folder: Path, max_false_alarm: float, reports: list[Path], bench: Path | None) -> None:
+def replayed(record: dict, weight: float, fps: float) -> dict:
+    """The file's verdict as detect gives it with ``evidence_weight=weight``, from the lag evidence
+    its JSON holds (``evidence=true``), through detect's own functions; sound verdicts (mute,
+    silent, noise) come before the lag evidence and stay."""
+    evidence = record.get("lag_evidence")
+    if evidence is None or record["kind"] in ("mute", "silent", "noise"):
+        return record
+    lags = LagEvidence(
+        np.asarray(evidence["centres_s"], dtype=float),
+        np.asarray(evidence["lags_ms"], dtype=float),
+        np.asarray(evidence["loglik"], dtype=float),
+        weight=float(evidence["weight"]) * weight,
+        method="lag_head",
+        resolution_ms=evidence.get("resolution_ms"),
+    )
+    timeline = fit_timeline(lags)
+    estimate = as_estimate(timeline, "lag_head")
+    verdict = decide([], True, estimate, 1000.0 / fps, timeline, PosteriorRule())
+    offset = verdict.offset_ms if verdict.kind == "drift" else estimate.offset_ms
+    return {
+        **record,
+        "kind": verdict.kind,
+        "out_of_sync": verdict.out_of_sync,
+        "p_out_of_sync": verdict.p_out_of_sync,
+        "offset_ms": offset,
+    }
+
+
+def caught(files: list[dict], bar: float) -> int:
+    """Shifted files called out of sync with the right sign under ``bar``."""
+    return sum(
+        called_out(f, bar) and f["kind"] in TIMING and _sign_right(f)
+        for f in files
+        if f["shift_ms"] != 0
+    )
+
+
+def choose(files: list[dict], replays: dict[float, list[dict]], max_false_alarm: float, keep):
+    """(weight, bar) that catch the most shifts among ``keep`` files with the false-alarm bound."""
+    best = None
+    for weight, records in replays.items():
+        chosen = [r for r in records if keep(r)]
+        bar = fit_bar(chosen, max_false_alarm)
+        score = caught(chosen, bar)
+        if best is None or score > best[0]:
+            best = (score, weight, bar)
+    return best[1], best[2]
+
+
+def tempering(files: list[dict], weights: list[float], max_false_alarm: float, fps: float):
+    """Cross-fit the evidence weight with the bar: for each fold, the pair that catches the most
+    shifts on the other folds; the held-out figures pooled, then the pair fitted on all folds."""
+    replays = {w: [replayed(f, w, fps) for f in files] for w in weights}
+    for weight, records in replays.items():
+        bar = fit_bar(records, max_false_alarm)
+        print(f"  evidence_weight {weight:g}: ECE {ece(records):.3f}, bar on all folds {bar:.4f}")
+    chosen = {
+        fold: choose(files, replays, max_false_alarm, lambda r, fold=fold: r["fold"] != fold)
+        for fold in sorted({f["fold"] for f in files})
+    }
+    print(
+        "  chosen on the other folds: "
+        + ", ".join(f"fold {k}: weight {w:g}, bar {b:.4f}" for k, (w, b) in chosen.items())
+    )
+    pooled = [r for k, (w, _) in chosen.items() for r in replays[w] if r["fold"] == k]
+    print("  held-out folds, pooled, each with its own fold's weight and bar:")
+    for line in figures(pooled, {k: b for k, (_, b) in chosen.items()}):
+        print("    " + line)
+    print(f"  ECE of p_out_of_sync, held out: {ece(pooled):.3f}")
+    weight, bar = choose(files, replays, max_false_alarm, lambda r: True)
+    print(f"  fitted on all folds (to ship): evidence_weight {weight:g}, out_of_sync_at {bar:.4f}")
+
+
+def fit(
+    folder: Path,
+    max_false_alarm: float,
+    reports: list[Path],
+    bench: Path | None,
+    weights: list[float] | None = None,
+) -> None:
     report = {"files": []}
     for path in reports:
-        report["files"] += json.loads(path.read_text())["files"]
+        loaded = json.loads(path.read_text())
+        report["files"] += loaded["files"]
+        fps = float(loaded["model"]["feature_fps"])
     with open(folder / "manifest.csv", newline="") as source:
         rows = {row["file"]: row for row in csv.DictReader(source)}
     members = {
@@ -258,11 +342,14 @@ def fit(folder: Path, max_false_alarm: float, reports: list[Path], bench: Path |
         in_sync = [f for f in chosen if f["shift_ms"] == 0]
         second = [f for f in chosen if abs(f["shift_ms"]) == 1000]
         alarms = sum(called_out(f, bars[f["fold"]]) for f in in_sync)
-        caught = sum(
+        hits = sum(
             called_out(f, bars[f["fold"]]) and f["kind"] in TIMING and _sign_right(f)
             for f in second
         )
-        print(f"  {category}: {interval(alarms, len(in_sync))} | {interval(caught, len(second))}")
+        print(f"  {category}: {interval(alarms, len(in_sync))} | {interval(hits, len(second))}")
+    if weights and all("lag_evidence" in f for f in files):
+        print("tempered evidence (evidence_weight) cross-fitted with the bar:")
+        tempering(files, weights, max_false_alarm, fps)
 
 
 def main() -> None:
@@ -277,6 +364,11 @@ def main() -> None:
         sub.add_argument("--bench", type=Path, help="a benchmark run's folder (its fold models)")
         sub.add_argument("--tag", default="lagnet", help="the fold models' name in the benchmark")
     fitting.add_argument("--max-false-alarm", type=float, default=0.02)
+    fitting.add_argument(
+        "--weights",
+        default="1,0.5,0.25,0.125,0.0625",
+        help="evidence weights to cross-fit (files checked with evidence=true)",
+    )
     args = parser.parse_args()
     if args.command == "make":
         make(args.out)
@@ -289,7 +381,8 @@ def main() -> None:
             reports = [args.folder / "detect.json"]
         else:
             reports = sorted(args.folder.glob(f"detect-{args.tag}.fold*.json"))
-        fit(args.folder, args.max_false_alarm, reports, args.bench)
+        weights = [float(w) for w in args.weights.split(",")]
+        fit(args.folder, args.max_false_alarm, reports, args.bench, weights)
 
 
 if __name__ == "__main__":

@@ -266,6 +266,7 @@ def evidence_record(evidence) -> dict:
         "lags_ms": [round(float(x), 2) for x in evidence.lags_ms],
         "centres_s": [round(float(x), 3) for x in evidence.centres_s],
         "weight": round(float(evidence.weight), 6),
+        "resolution_ms": round(float(evidence.resolution), 3),
         "loglik": [[round(float(x), 3) for x in row] for row in evidence.loglik],
     }
 
