@@ -281,11 +281,35 @@ def tempering(files: list[dict], weights: list[float], max_false_alarm: float, f
     )
     pooled = [r for k, (w, _) in chosen.items() for r in replays[w] if r["fold"] == k]
     print("  held-out folds, pooled, each with its own fold's weight and bar:")
-    for line in figures(pooled, {k: b for k, (_, b) in chosen.items()}):
+    lines = figures(pooled, {k: b for k, (_, b) in chosen.items()})
+    lines.append(f"ECE of p_out_of_sync: {ece(pooled):.3f}")
+    for line in lines:
         print("    " + line)
-    print(f"  ECE of p_out_of_sync, held out: {ece(pooled):.3f}")
     weight, bar = choose(files, replays, max_false_alarm, lambda r: True)
     print(f"  fitted on all folds (to ship): evidence_weight {weight:g}, out_of_sync_at {bar:.4f}")
+    return weight, replays[weight], lines
+
+
+#: The bounds on false alarms whose bars a calibration file holds (detect's ``max_false_alarm``).
+BOUNDS = (0.01, 0.02, 0.05, 0.1)
+
+
+def write_calibration(
+    path: Path, weight: float, files: list[dict], held_out: list[str], command: str
+) -> None:
+    """The calibration detect reads beside the model (`avalign.detection.calibration`)."""
+    ins = sum(f["shift_ms"] == 0 for f in files)
+    data = {
+        "evidence_weight": weight,
+        "out_of_sync_at": {f"{b:g}": round(fit_bar(files, b), 4) for b in BOUNDS},
+        "made_by": command,
+        "files": len(files),
+        "in_sync_files": ins,
+        "clips": len({f["clip"] for f in files}),
+        "held_out_at_0.02": held_out,
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"calibration written: {path}")
 
 
 def fit(
@@ -294,6 +318,7 @@ def fit(
     reports: list[Path],
     bench: Path | None,
     weights: list[float] | None = None,
+    write: Path | None = None,
 ) -> None:
     report = {"files": []}
     for path in reports:
@@ -316,7 +341,10 @@ def fit(
         if row is None or record["status"] != "ok":
             continue
         record.update(
-            shift_ms=int(row["shift_ms"]), category=row["category"], fold=folds[row["clip"]]
+            shift_ms=int(row["shift_ms"]),
+            category=row["category"],
+            fold=folds[row["clip"]],
+            clip=row["clip"],
         )
         files.append(record)
     by_fold = defaultdict(list)
@@ -347,9 +375,14 @@ def fit(
             for f in second
         )
         print(f"  {category}: {interval(alarms, len(in_sync))} | {interval(hits, len(second))}")
+    shipped, shipped_files, held_out = 1.0, files, figures(files, bars)
+    held_out.append(f"ECE of p_out_of_sync: {ece(files):.3f}")
     if weights and all("lag_evidence" in f for f in files):
         print("tempered evidence (evidence_weight) cross-fitted with the bar:")
-        tempering(files, weights, max_false_alarm, fps)
+        shipped, shipped_files, held_out = tempering(files, weights, max_false_alarm, fps)
+    if write is not None:
+        command = "python experiments/decision_calibration.py " + " ".join(sys.argv[1:])
+        write_calibration(write, shipped, shipped_files, held_out, command)
 
 
 def main() -> None:
@@ -369,6 +402,9 @@ def main() -> None:
         default="1,0.5,0.25,0.125,0.0625",
         help="evidence weights to cross-fit (files checked with evidence=true)",
     )
+    fitting.add_argument(
+        "--write", type=Path, help="write the shipped rule as a calibration JSON (beside a model)"
+    )
     args = parser.parse_args()
     if args.command == "make":
         make(args.out)
@@ -382,7 +418,7 @@ def main() -> None:
         else:
             reports = sorted(args.folder.glob(f"detect-{args.tag}.fold*.json"))
         weights = [float(w) for w in args.weights.split(",")]
-        fit(args.folder, args.max_false_alarm, reports, args.bench, weights)
+        fit(args.folder, args.max_false_alarm, reports, args.bench, weights, args.write)
 
 
 if __name__ == "__main__":

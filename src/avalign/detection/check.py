@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from avalign.datasets.folder import VIDEO_EXTENSIONS, find_videos
+from avalign.detection.calibration import decision_settings, read_calibration
 from avalign.detection.evidence import phase_shifts_ms, presented, window_evidence
 from avalign.detection.meaning import confidence_meaning
 from avalign.detection.reasons import cannot_tell_reason
@@ -84,6 +85,9 @@ def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
     store = tracking.store_of(cfg.logger) if tracking.logs_anywhere(cfg.get("logger")) else None
     checkpoint = resolve_checkpoint(str(source), store)
     model, features = load_model(checkpoint)
+    model.calibration = read_calibration(checkpoint)
+    if model.calibration is None and getattr(model, "decides_by_lag", False):
+        log.info("%s: no calibration beside it: evidence weight 1, no bar on verdicts", checkpoint)
     return (
         model,
         dataclasses.replace(features, save_frames=False),
@@ -130,13 +134,14 @@ def check_file(
     the features, the windows, the offset model (``timeline``) and the offset estimate.
     """
     fps = features_config.fps
-    bar = tqdm(
+    bar, weight = decision_settings(cfg, getattr(model, "calibration", None))
+    progress_bar = tqdm(
         desc=path.name[:30], unit="step", disable=not progress, leave=False, dynamic_ncols=True
     )
     try:
-        features, info = stream_features(path, features_config, tick=bar.update)
+        features, info = stream_features(path, features_config, tick=progress_bar.update)
     finally:
-        bar.close()
+        progress_bar.close()
     steps = len(features["flow_energy"])
     spans = window_spans(steps, fps, float(cfg.window_s), float(cfg.hop_s))
     # the picture's changes are shown later than the middle of their steps (25 fps: 20 ms)
@@ -175,7 +180,7 @@ def check_file(
             runs.append(evidence_of(moved, probabilities))
         evidence = presented(runs, shifts, delay)
         # tempered: overlapping windows of one scene are not independent evidence
-        tempered = evidence.weight * float(cfg.get("evidence_weight", 1.0))
+        tempered = evidence.weight * weight
         evidence = dataclasses.replace(evidence, weight=tempered)
     timeline = fit_timeline(evidence) if evidence is not None else None
     if timeline is not None:  # every usable window's evidence, summed
@@ -194,7 +199,7 @@ def check_file(
         rule = PosteriorRule(sync_prior=float(cfg.sync_prior), decide_at=float(cfg.decide_at))
     verdict = decide(windows, bool(features["has_audio"]), estimate, 1000.0 / fps, timeline, rule)
     if rule is not None:  # the calibrated bar on time-shift verdicts (conf/detect.yaml)
-        verdict = barred(verdict, float(cfg.get("out_of_sync_at", 0.0)))
+        verdict = barred(verdict, bar)
     if verdict.kind == "cannot_tell" and verdict.reason is None:  # say why, from the evidence
         reason = cannot_tell_reason(features, info.duration_s, float(cfg.window_s), timeline)
         verdict = explained(verdict, reason)

@@ -46,6 +46,7 @@ SETTINGS = (
     "sync_prior",
     "decide_at",
     "out_of_sync_at",
+    "max_false_alarm",
 )
 
 
