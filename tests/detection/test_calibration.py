@@ -71,18 +71,20 @@ def test_a_broken_calibration_is_named(tmp_path, content, problem):
 
 
 def test_detect_applies_the_calibration_beside_the_checkpoint(tmp_path):
-    """A copy of the packaged model whose calibration asks for a bar no file reaches: its clear
-    480 ms shift becomes "cannot tell" (below the bar); without the file it is called."""
+    """A copy of the packaged model whose calibration tempers the evidence hard and asks for a
+    bar of 1: its clear 480 ms shift becomes "cannot tell"; without the file it is called."""
     made, _ = write_windows(tmp_path, {"late": window_sample("time_shift", offset_ms=480.0)})
     checkpoint = tmp_path / "copy.ckpt"
     shutil.copyfile(PACKAGED, checkpoint)
     report = tmp_path / "r.json"
     options = [f"source={checkpoint}", "--json", str(report), "progress=false"]
     detect([str(made["late"]), *options])
-    assert json.loads(report.read_text())["files"][0]["kind"] == "time_shift"
+    called = json.loads(report.read_text())["files"][0]
+    assert called["kind"] == "time_shift"
     calibration_path(checkpoint).write_text(
-        json.dumps({"evidence_weight": 1.0, "out_of_sync_at": {"0.02": 1.0}})
+        json.dumps({"evidence_weight": 0.05, "out_of_sync_at": {"0.02": 1.0}})
     )
     detect([str(made["late"]), *options])
     record = json.loads(report.read_text())["files"][0]
-    assert record["kind"] == "cannot_tell" and record["reason"] == "below_bar"
+    assert record["kind"] == "cannot_tell"
+    assert record["p_out_of_sync"] < called["p_out_of_sync"]  # tempered: less sure
