@@ -81,10 +81,12 @@ def test_detect_applies_the_calibration_beside_the_checkpoint(tmp_path):
     detect([str(made["late"]), *options])
     called = json.loads(report.read_text())["files"][0]
     assert called["kind"] == "time_shift"
-    calibration_path(checkpoint).write_text(
+    calibrated = tmp_path / "calibrated.ckpt"  # (detect keeps a loaded model for its process)
+    shutil.copyfile(PACKAGED, calibrated)
+    calibration_path(calibrated).write_text(
         json.dumps({"evidence_weight": 0.05, "out_of_sync_at": {"0.02": 1.0}})
     )
-    detect([str(made["late"]), *options])
+    detect([str(made["late"]), f"source={calibrated}", *options[1:]])
     record = json.loads(report.read_text())["files"][0]
     assert record["kind"] == "cannot_tell"
     assert record["p_out_of_sync"] < called["p_out_of_sync"]  # tempered: less sure
