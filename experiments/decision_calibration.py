@@ -215,17 +215,24 @@ def ece(files: list[dict], bins: int = 10) -> float:
     return float(error)
 
 
-def replayed(record: dict, weight: float, fps: float) -> dict:
+def replayed(record: dict, weight: float, fps: float, until_s: float | None = None) -> dict:
     """The file's verdict as detect gives it with ``evidence_weight=weight``, from the lag evidence
     its JSON holds (``evidence=true``), through detect's own functions; sound verdicts (mute,
     silent, noise) come before the lag evidence and stay."""
     evidence = record.get("lag_evidence")
     if evidence is None or record["kind"] in ("mute", "silent", "noise"):
         return record
+    centres = np.asarray(evidence["centres_s"], dtype=float)
+    keep = np.ones(centres.size, dtype=bool)
+    if until_s is not None:  # the file cut to its first until_s seconds: the windows inside
+        half = 0.5 * (record["windows"][0]["end_s"] - record["windows"][0]["start_s"])
+        keep = centres + half <= until_s + 1e-6
+        if not keep.any():
+            return {**record, "kind": "cannot_tell", "out_of_sync": None, "p_out_of_sync": None}
     lags = LagEvidence(
-        np.asarray(evidence["centres_s"], dtype=float),
+        centres[keep],
         np.asarray(evidence["lags_ms"], dtype=float),
-        np.asarray(evidence["loglik"], dtype=float),
+        np.asarray(evidence["loglik"], dtype=float)[keep],
         weight=float(evidence["weight"]) * weight,
         method="lag_head",
         resolution_ms=evidence.get("resolution_ms"),
@@ -285,9 +292,36 @@ def tempering(files: list[dict], weights: list[float], max_false_alarm: float, f
     lines.append(f"ECE of p_out_of_sync: {ece(pooled):.3f}")
     for line in lines:
         print("    " + line)
+    print("  by length (the files cut, each fold's weight and bar):")
+    by_length(files, chosen, fps)
     weight, bar = choose(files, replays, max_false_alarm, lambda r: True)
     print(f"  fitted on all folds (to ship): evidence_weight {weight:g}, out_of_sync_at {bar:.4f}")
     return weight, replays[weight], lines
+
+
+#: Lengths the files are cut to (s) for the figures by length; None: the whole file.
+LENGTHS = (5.0, 10.0, 20.0, None)
+
+
+def by_length(files: list[dict], chosen: dict[int, tuple[float, float]], fps: float) -> None:
+    """False alarms and catches with the files cut to their first 5, 10, 20 s and whole (each
+    cut: the windows that lie inside it), held-out bars: summed evidence must not grow
+    overconfident as files get longer. Only files at least that long count for a cut."""
+    for length in LENGTHS:
+        long_enough = [f for f in files if length is None or f["duration_s"] >= length - 0.05]
+        cut = [replayed(f, chosen[f["fold"]][0], fps, length) for f in long_enough]
+        in_sync = [f for f in cut if f["shift_ms"] == 0]
+        alarms = sum(called_out(f, chosen[f["fold"]][1]) for f in in_sync)
+        shifted = [f for f in cut if abs(f["shift_ms"]) == 1000]
+        hits = sum(
+            called_out(f, chosen[f["fold"]][1]) and f["kind"] in TIMING and _sign_right(f)
+            for f in shifted
+        )
+        name = "whole" if length is None else f"{length:g} s"
+        print(
+            f"    {name}: in-sync called out {interval(alarms, len(in_sync))}; "
+            f"1 s caught {interval(hits, len(shifted))}; ECE {ece(cut):.3f}"
+        )
 
 
 #: The bounds on false alarms whose bars a calibration file holds (detect's ``max_false_alarm``).

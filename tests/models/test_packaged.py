@@ -17,7 +17,8 @@ from avalign.models.checkpoints import PACKAGED, load_model, resolve_checkpoint
 from avalign.storage.config import config_dir
 from support.media import window_sample, write_windows
 
-#: the recipe that made the packaged checkpoint (avalign/models/packaged/README.md)
+#: the model and feature settings of the packaged checkpoint: the benchmark trains it on the real
+#: clips and the synthetic corpus with exactly this training config (avalign/models/packaged/README.md)
 RECIPE = ["experiment=lagnet"]
 
 
