@@ -324,6 +324,63 @@ def by_length(files: list[dict], chosen: dict[int, tuple[float, float]], fps: fl
         )
 
 
+def tradeoff_plot(files: list[dict], target: Path) -> None:
+    """Per category, as the bar moves: in-sync files called out of sync against 1 s and 300 ms
+    shifts caught with the right sign; and right-when-decided against the share decided (every
+    file, the verdicts of the models that never saw the file's clip)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = np.linspace(0.0, 1.0, 201)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    groups = [("all", files)] + [
+        (c, [f for f in files if f["category"] == c])
+        for c in sorted({f["category"] for f in files})
+    ]
+    for name, chosen in groups:
+        in_sync = [f for f in chosen if f["shift_ms"] == 0]
+        shifted = [f for f in chosen if f["shift_ms"] != 0]
+        if not in_sync or not shifted:
+            continue
+        alarms = [sum(called_out(f, b) for f in in_sync) / len(in_sync) for b in bars]
+        hits = [caught(shifted, b) / len(shifted) for b in bars]
+        width = 2.5 if name == "all" else 1.2
+        left.plot(alarms, hits, lw=width, label=f"{name} ({len(chosen)} files)")
+        decided, right_share = [], []
+        for b in bars:
+            out = [called_out(f, b) for f in chosen]
+            said = [o or f["out_of_sync"] is False for o, f in zip(out, chosen, strict=True)]
+            good = [
+                (f["shift_ms"] == 0 and f["out_of_sync"] is False)
+                or (o and f["shift_ms"] != 0 and f["kind"] in TIMING and _sign_right(f))
+                for o, f in zip(out, chosen, strict=True)
+            ]
+            n = sum(said)
+            decided.append(n / len(chosen))
+            right_share.append(sum(good) / n if n else np.nan)
+        right.plot(decided, right_share, lw=width, label=name)
+    left.axvline(0.02, color="grey", ls=":", lw=1)
+    left.set(
+        xlabel="in-sync files called out of sync",
+        ylabel="shifted files caught, right sign",
+        title="false alarms against catches, as the bar moves",
+    )
+    right.set(
+        xlabel="share of files given a verdict",
+        ylabel="right when a verdict is given",
+        title="right-when-decided against the share decided",
+    )
+    left.legend(fontsize=8)
+    for axes in (left, right):
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(target, dpi=100)
+    plt.close(figure)
+    print(f"trade-off plot: {target}")
+
+
 #: The bounds on false alarms whose bars a calibration file holds (detect's ``max_false_alarm``).
 BOUNDS = (0.01, 0.02, 0.05, 0.1)
 
@@ -409,6 +466,7 @@ def fit(
             for f in second
         )
         print(f"  {category}: {interval(alarms, len(in_sync))} | {interval(hits, len(second))}")
+    tradeoff_plot(files, folder / f"tradeoff-{reports[0].name.split('.')[0]}.png")
     shipped, shipped_files, held_out = 1.0, files, figures(files, bars)
     held_out.append(f"ECE of p_out_of_sync: {ece(files):.3f}")
     if weights and all("lag_evidence" in f for f in files):

@@ -440,9 +440,7 @@ def run_detector(
     timing = target.with_suffix(".seconds.json")
     if target.is_file():
         seconds = json.loads(timing.read_text())["seconds"] if timing.is_file() else float("nan")
-        return DetectorRun(
-            detector, training, feature_config.fps, read_predictions(target), seconds
-        )
+        return DetectorRun(tag, training, feature_config.fps, read_predictions(target), seconds)
     started = time.time()
     ordered = [inputs[s.sample_id] for s in bench.windows if s.sample_id in inputs]
     rows: list[dict] = []
