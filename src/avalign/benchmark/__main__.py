@@ -249,6 +249,8 @@ def file_rows(cfg, bench, specs, written, kinds, out_dir, cfg_of) -> dict:
             if training == "synthetic":
                 checkpoint = runner.synthetic_checkpoint(out_dir, detector, cfg_of[detector])
                 jobs = [(everything, [f"source={checkpoint}"], f"{detector}-synthetic")]
+            elif training == "packaged":
+                jobs = [(everything, ["source=packaged"], "packaged")]
             else:
                 jobs = [
                     (

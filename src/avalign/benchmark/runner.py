@@ -45,7 +45,9 @@ from avalign.storage.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
-TRAININGS = ("synthetic", "folds")
+#: synthetic: trained on the synthetic corpus | folds: on the other folds | packaged: the model that
+#: ships with avalign, scored on every window as it is (it saw the real development clips)
+TRAININGS = ("synthetic", "folds", "packaged")
 
 
 @dataclass(frozen=True)
@@ -449,6 +451,18 @@ def run_detector(
         if not checkpoint.is_file():
             train_synthetic(train_cfg, checkpoint)
         model, _ = load_model(checkpoint)
+        rows = _rows(predict(model, ordered, bench.protocol), window_fold)
+    elif training == "packaged":
+        from avalign.models.checkpoints import PACKAGED
+
+        model, features = load_model(PACKAGED)
+        if dataclasses.replace(features, save_frames=False) != dataclasses.replace(
+            feature_config, save_frames=False
+        ):
+            raise ValueError(
+                f"training=packaged scores the packaged model, whose features are not those of "
+                f"{detector!r}: use run=[lagnet]"
+            )
         rows = _rows(predict(model, ordered, bench.protocol), window_fold)
     elif training == "folds":
         for fold in range(k):
