@@ -18,7 +18,8 @@ from avalign.storage.config import config_dir
 from support.media import window_sample, write_windows
 
 #: the model and feature settings of the packaged checkpoint: the benchmark trains it on the real
-#: clips and the synthetic corpus with exactly this training config (avalign/models/packaged/README.md)
+#: clips and the synthetic corpus with exactly this training config
+#: (avalign/models/packaged/README.md)
 RECIPE = ["experiment=lagnet"]
 
 
