@@ -417,6 +417,44 @@ class DetectorRun:
     seconds: float
 
 
+def train_on_roles(
+    bench: BenchmarkSet,
+    train_cfg: DictConfig,
+    roles: dict[int, str],
+    ordered: list[SampleInputs],
+    checkpoint: Path,
+    out_dir: Path,
+    *,
+    monitor: str,
+    max_epochs: int | None,
+    mix: bool,
+) -> dict[str, list[SampleInputs]]:
+    """Split the windows by their fold's role and, unless ``checkpoint`` exists, train one model
+    on them (`train_fold`): a fold model, or the model to ship (`final_roles`). A
+    self-supervised detector learns from the training folds' whole clips (and the synthetic
+    corpus's with ``mix``). Returns the windows by role."""
+    feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
+    window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
+    splits: dict[str, list[SampleInputs]] = {"train": [], "val": [], "test": []}
+    for item in ordered:
+        splits[roles[window_fold[item.sample_id]]].append(item)
+    if not checkpoint.is_file():
+        clips = None
+        if is_self_supervised(train_cfg):
+            clips = fold_clips(bench, roles, feature_config, out_dir)
+            clips["train"].update(extra_clips(train_cfg, feature_config) if mix else {})
+        train_fold(
+            train_cfg,
+            splits,
+            feature_config,
+            checkpoint,
+            monitor=monitor,
+            clips=clips,
+            max_epochs=max_epochs,
+        )
+    return splits
+
+
 def run_detector(
     bench: BenchmarkSet,
     detector: str,
@@ -467,25 +505,20 @@ def run_detector(
     elif training == "folds":
         for fold in range(k):
             roles = fold_splits(fold, k)
-            splits: dict[str, list[SampleInputs]] = {"train": [], "val": [], "test": []}
-            for item in ordered:
-                splits[roles[window_fold[item.sample_id]]].append(item)
             checkpoint = out_dir / "models" / f"{tag}-fold{fold}.ckpt"
             if not checkpoint.is_file():
                 log.info("%s: training on fold %d of %d", detector, fold + 1, k)
-                clips = None
-                if is_self_supervised(train_cfg):
-                    clips = fold_clips(bench, roles, feature_config, out_dir)
-                    clips["train"].update(extra_clips(train_cfg, feature_config) if mix else {})
-                train_fold(
-                    train_cfg,
-                    splits,
-                    feature_config,
-                    checkpoint,
-                    monitor=monitor,
-                    clips=clips,
-                    max_epochs=fold_max_epochs,
-                )
+            splits = train_on_roles(
+                bench,
+                train_cfg,
+                roles,
+                ordered,
+                checkpoint,
+                out_dir,
+                monitor=monitor,
+                max_epochs=fold_max_epochs,
+                mix=mix,
+            )
             model, _ = load_model(checkpoint)
             rows += _rows(predict(model, splits["test"], bench.protocol), window_fold)
     else:
@@ -525,30 +558,22 @@ def train_final(
     It is not scored here: its clips are the benchmark's, so the fold models, trained the same way
     on fewer clips, are the honest estimate of how it does on clips it never saw.
     """
-    feature_config = FeatureConfig.from_dict(OmegaConf.to_container(train_cfg.feature))
     tag = run_tag(detector, train_cfg, "folds", mix)
     checkpoint = out_dir / "models" / f"{tag}-all.ckpt"
     if checkpoint.is_file():
         return checkpoint
-    roles = final_roles(k, val_fold)
-    window_fold = {s.sample_id: bench.folds[s.video_id] for s in bench.windows}
-    splits: dict[str, list[SampleInputs]] = {"train": [], "val": [], "test": []}
-    for spec in bench.windows:
-        if spec.sample_id in inputs:
-            splits[roles[window_fold[spec.sample_id]]].append(inputs[spec.sample_id])
-    clips = None
-    if is_self_supervised(train_cfg):
-        clips = fold_clips(bench, roles, feature_config, out_dir)
-        clips["train"].update(extra_clips(train_cfg, feature_config) if tag != detector else {})
     log.info("%s: training the model to ship on all %d folds (fold %d validates)", tag, k, val_fold)
-    train_fold(
+    ordered = [inputs[s.sample_id] for s in bench.windows if s.sample_id in inputs]
+    train_on_roles(
+        bench,
         train_cfg,
-        splits,
-        feature_config,
+        final_roles(k, val_fold),
+        ordered,
         checkpoint,
+        out_dir,
         monitor=monitor,
-        clips=clips,
         max_epochs=fold_max_epochs,
+        mix=tag != detector,
     )
     return checkpoint
 
