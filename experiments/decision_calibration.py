@@ -40,7 +40,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from real_clips import REPO, interval, real_clips
+from real_clips import REPO, interval, real_clips, write_manifest
 
 from avalign.benchmark.folds import FoldMember, assign_folds
 from avalign.benchmark.manifest import source_video_of
@@ -100,10 +100,7 @@ def make(out: Path) -> None:
                         "source_video": row["source_video"],
                     }
                 )
-    with open(out / "manifest.csv", "w", newline="") as sink:
-        writer = csv.DictWriter(sink, fieldnames=list(written[0]))
-        writer.writeheader()
-        writer.writerows(written)
+    write_manifest(out, written)
     print(f"{len(written)} files in {out}")
 
 

@@ -7,6 +7,7 @@ Clopper-Pearson 95% interval every rate is reported with.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from scipy.stats import beta
@@ -32,3 +33,11 @@ def interval(hits: int, total: int) -> str:
     low = float(beta.ppf(0.025, hits, total - hits + 1)) if hits else 0.0
     high = upper_bound(hits, total)
     return f"{hits}/{total} = {hits / max(total, 1):.3f} [{low:.3f}, {high:.3f}]"
+
+
+def write_manifest(folder: Path, rows: list[dict]) -> None:
+    """``folder/manifest.csv``: one row per file an experiment wrote, columns from the first row."""
+    with open(folder / "manifest.csv", "w", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -17,13 +17,12 @@ with an exact (Clopper-Pearson) 95% interval.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import subprocess
 from pathlib import Path
 
-from real_clips import REPO, interval, real_clips
+from real_clips import REPO, interval, real_clips, write_manifest
 
 from avalign.media.ffmpeg import ffmpeg_exe
 
@@ -70,10 +69,7 @@ def make(out: Path) -> None:
             args += ["-af", f"volume={level - reference[kind]:.2f}dB", "-shortest"]
         subprocess.run([ffmpeg_exe(), "-y", "-v", "error", *args, str(target)], check=True)
         rows.append({"file": name, "index": index, "kind": kind, "split": split_of(index)})
-    with open(out / "manifest.csv", "w", newline="") as sink:
-        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(out, rows)
     print(f"{len(rows)} copies in {out}")
 
 
