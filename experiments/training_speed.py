@@ -53,7 +53,6 @@ def training_throughput(clips: int, scratch: Path) -> None:
         model_cfg = _config("train", clips, scratch, f"model={name}").model
         model = build_model(model_cfg, *datamodule.input_dims, step_ms=200.0)
         model.set_input_stats(datamodule.stats)
-        SyncTask.attach(model)
         trainer = pl.Trainer(
             max_epochs=2,
             accelerator="cpu",
@@ -65,7 +64,7 @@ def training_throughput(clips: int, scratch: Path) -> None:
             limit_val_batches=0,
         )
         started = time.perf_counter()
-        trainer.fit(model, datamodule=datamodule)
+        trainer.fit(SyncTask(model), datamodule=datamodule)
         rate = 2 * len(datamodule.splits["train"]) / (time.perf_counter() - started)
         print(f"training {name}: {rate:.0f} samples/s")
 

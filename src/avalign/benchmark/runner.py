@@ -304,7 +304,8 @@ def train_fold(
     if max_epochs is not None:
         settings["max_epochs"] = min(int(settings["max_epochs"]), int(max_epochs))
     with tempfile.TemporaryDirectory(prefix="avalign-fold-") as scratch:
-        model, trainer, _ = fit_best(model, module, settings, Path(scratch), monitor=monitor)
+        task, trainer, _ = fit_best(model, module, settings, Path(scratch), monitor=monitor)
+        model = task.model  # the best epoch
         theta = balanced_theta(model, splits["val"])
         if theta is not None:
             model.theta.fill_(theta)

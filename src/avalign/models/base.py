@@ -2,24 +2,38 @@
 
 A model maps a batch to a per-sample ``score`` (higher = more likely misaligned) and, if it can,
 a misalignment type and an offset estimate; it turns scores into decisions with the threshold θ
-(fixed, or chosen on the validation split when ``theta`` is None). How it is stepped, judged and
-recorded during training is not its business: Lightning's step hooks hand over to the attached
-task (`avalign.training.task.SyncTask`), which computes the metrics and chooses θ.
+(fixed, or chosen on the validation split when ``theta`` is None). It is a plain
+``torch.nn.Module``: checking videos needs nothing else (not Lightning, whose import alone costs
+about 300 MB and 4 s per process here). How it is stepped, judged and recorded during training
+is not its business: the Lightning side is the task that trains it
+(`avalign.training.task.SyncTask`), which computes the metrics, chooses θ and writes the
+checkpoints.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
+from torch import nn
 
 from avalign.models.inputs import InputStats
 
 
-class SyncModel(pl.LightningModule):
-    """Base LightningModule of avalign's detectors.
+class HyperParameters(dict):
+    """A model's constructor settings, also readable as attributes (``hparams.lr``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as error:
+            raise AttributeError(name) from error
+
+
+class SyncModel(nn.Module):
+    """Base class of avalign's detectors.
 
     Parameters
     ----------
@@ -37,6 +51,7 @@ class SyncModel(pl.LightningModule):
         self, visual_dim: int, audio_dim: int, theta: float | None, step_ms: float
     ) -> None:
         super().__init__()
+        self.hparams = HyperParameters()
         self.tune_theta = theta is None
         self.step_ms = step_ms
         self.register_buffer("theta", torch.tensor(math.nan if theta is None else float(theta)))
@@ -45,7 +60,20 @@ class SyncModel(pl.LightningModule):
         self.register_buffer("audio_mean", torch.zeros(audio_dim))
         self.register_buffer("audio_std", torch.ones(audio_dim))
         self.feature_settings: dict[str, Any] = {}  # the features it was trained on (set by train)
-        self.task = None  # how it is trained and judged: `avalign.training.task.SyncTask`
+
+    def save_hyperparameters(self) -> None:
+        """Record the arguments of the calling ``__init__`` as ``hparams`` (the contents of its
+        ``**kwargs`` merged in, as Lightning's method of this name does): a checkpoint stores
+        them, and ``type(model)(**hparams)`` rebuilds the same network."""
+        frame = inspect.currentframe().f_back
+        try:
+            arguments = inspect.getargvalues(frame)
+            values = {name: arguments.locals[name] for name in arguments.args[1:]}  # not self
+            if arguments.keywords:
+                values.update(arguments.locals[arguments.keywords])
+        finally:
+            del frame
+        self.hparams = HyperParameters(values)
 
     # ----------------------------------------------------------------- inputs
     def set_input_stats(self, stats: InputStats) -> None:
@@ -71,58 +99,26 @@ class SyncModel(pl.LightningModule):
         """1 (misaligned) where the score reaches θ."""
         return (scores >= self.theta).long()
 
-    # ------------------------------------------------------ training (delegated)
+    # ------------------------------------------------------------- learning
     # How a detector is taught and judged (steps, metrics, θ chosen on validation) is the task's
-    # job (`avalign.training.task.SyncTask`, attached by the training code), as pyannote-audio
-    # separates a Model from its Task: the model only says what it is and what it outputs.
-    def _attached_task(self):
-        if self.task is None:
-            raise RuntimeError(
-                f"{type(self).__name__} has no training task: attach one "
-                "(model.task = avalign.training.task.SyncTask()) before fitting or testing it"
-            )
-        return self.task
-
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        return self._attached_task().training_step(self, batch)
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self._attached_task().validation_step(self, batch)
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        self._attached_task().test_step(self, batch)
-
-    def on_validation_epoch_end(self) -> None:
-        self._attached_task().evaluate(self, "val")
-
-    def on_test_epoch_end(self) -> None:
-        self._attached_task().evaluate(self, "test")
-
+    # job (`avalign.training.task.SyncTask`), as pyannote-audio separates a Model from its Task:
+    # the model only says what it is, what it outputs, and what it minimises with which optimiser.
     def loss(self, batch: dict, out: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """Training loss; models without parameters to learn return None."""
         return None
 
-    def adamw(self, cosine: bool = False):
-        """AdamW at ``hparams.lr``/``weight_decay``; with ``cosine``, annealed over the epochs."""
+    def configure_optimizers(self, max_epochs: int | None = None):
+        """The optimiser (and schedule) that trains it over ``max_epochs`` epochs, in the form of
+        Lightning's hook of this name (the task returns it to the Trainer)."""
+        raise NotImplementedError(f"{type(self).__name__} has nothing to train")
+
+    def adamw(self, cosine: bool = False, max_epochs: int | None = None):
+        """AdamW at ``hparams.lr``/``weight_decay``; with ``cosine``, annealed over
+        ``max_epochs`` epochs (when known)."""
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
         )
-        if (
-            not cosine
-            or self.trainer is None
-            or not self.trainer.max_epochs
-            or self.trainer.max_epochs < 1
-        ):
+        if not cosine or not max_epochs or max_epochs < 1:
             return optimizer
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=self.trainer.max_epochs
-        )
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
         return {"optimizer": optimizer, "lr_scheduler": schedule}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Record the class and feature settings, so any checkpoint can be rebuilt and fed."""
-        checkpoint["avalign_model_class"] = f"{type(self).__module__}.{type(self).__qualname__}"
-        checkpoint["avalign_feature_config"] = self.feature_settings
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self.feature_settings = dict(checkpoint.get("avalign_feature_config") or {})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -53,16 +55,39 @@ def resolve_checkpoint(source: str, store: str | Path | None = None) -> Path:
     return found[0]
 
 
-def load_model(checkpoint: Path) -> tuple[SyncModel, FeatureConfig]:
-    """The model stored in ``checkpoint`` (any avalign class) and the features it expects."""
-    import importlib
+def checkpoint_entries(model: SyncModel) -> dict[str, Any]:
+    """What a checkpoint holds of ``model``: its weights (``state_dict``, keyed as the model's
+    own), its constructor settings (``hyper_parameters``), its class and the features it reads.
+    Lightning's checkpoints of the training task carry these at their top level."""
+    return {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hparams),
+        "avalign_model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "avalign_feature_config": model.feature_settings,
+    }
 
-    data = torch.load(checkpoint, map_location="cpu", weights_only=True)  # no arbitrary unpickling
+
+def model_from_checkpoint(data: dict[str, Any], name: str = "checkpoint") -> SyncModel:
+    """The model a loaded checkpoint (`checkpoint_entries`) holds, rebuilt from its class and
+    settings, with its weights (on the CPU, in training mode)."""
     class_path = data.get("avalign_model_class")
     if not class_path:
-        raise CheckpointError(f"{checkpoint}: not an avalign checkpoint (no model class recorded)")
+        raise CheckpointError(f"{name}: not an avalign checkpoint (no model class recorded)")
     module_name, _, class_name = class_path.rpartition(".")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    model = cls.load_from_checkpoint(checkpoint, map_location="cpu")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, SyncModel)):
+        raise CheckpointError(f"{name}: {class_path} is not an avalign model class")
+    model = cls(**(data.get("hyper_parameters") or {}))
+    model.load_state_dict(data["state_dict"])
+    model.feature_settings = dict(data.get("avalign_feature_config") or {})
+    return model
+
+
+def load_model(checkpoint: Path) -> tuple[SyncModel, FeatureConfig]:
+    """The model stored in ``checkpoint`` (any avalign class) and the features it expects, in
+    evaluation mode on the CPU. Reads tensors and plain values only (no arbitrary unpickling),
+    and needs neither Lightning nor MLflow."""
+    data = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = model_from_checkpoint(data, str(checkpoint))
     model.eval()
     return model, FeatureConfig.from_dict(data.get("avalign_feature_config") or {})

@@ -151,7 +151,7 @@ class LagNet(SyncModel):
         **_: object,
     ) -> None:
         super().__init__(visual_dim, audio_dim, theta, step_ms)
-        self.save_hyperparameters(logger=False)
+        self.save_hyperparameters()
         self.grid, self.face_dims = grid_and_face(visual_dim)
         # whole input values dropped at random while training: a few dozen clips are easy to
         # memorise through one telling feature; this makes the model spread its evidence
@@ -263,5 +263,5 @@ class LagNet(SyncModel):
             loss = loss - self.hparams.no_lag_weight * even_weight.log().mean()
         return loss
 
-    def configure_optimizers(self):
-        return self.adamw(cosine=True)
+    def configure_optimizers(self, max_epochs: int | None = None):
+        return self.adamw(cosine=True, max_epochs=max_epochs)

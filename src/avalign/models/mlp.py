@@ -48,7 +48,7 @@ class StepMLP(SyncModel):
         super().__init__(visual_dim, audio_dim, theta, step_ms)
         if inputs not in INPUTS:
             raise ValueError(f"model.inputs must be one of {INPUTS}, not {inputs!r}")
-        self.save_hyperparameters(logger=False)
+        self.save_hyperparameters()
         width = 2 if inputs == "curves" else visual_dim + audio_dim
         self.net = mlp([width, *[int(h) for h in hidden_sizes], 2])
 
@@ -70,5 +70,5 @@ class StepMLP(SyncModel):
         targets = batch["target"].unsqueeze(1).expand_as(mask)
         return nn.functional.cross_entropy(out["step_logits"][mask], targets[mask])
 
-    def configure_optimizers(self):
-        return self.adamw(cosine=False)
+    def configure_optimizers(self, max_epochs: int | None = None):
+        return self.adamw(cosine=False, max_epochs=max_epochs)

@@ -28,7 +28,7 @@ class ThresholdModel(SyncModel):
         **_: object,
     ) -> None:
         super().__init__(visual_dim, audio_dim, theta, step_ms)
-        self.save_hyperparameters(logger=False)
+        self.save_hyperparameters()
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         mask = batch["mask"]

@@ -144,7 +144,7 @@ class CrossModalTransformer(SyncModel):
         super().__init__(visual_dim, audio_dim, theta, step_ms)
         if modalities not in MODALITIES:
             raise ValueError(f"model.modalities must be one of {MODALITIES}, not {modalities!r}")
-        self.save_hyperparameters(logger=False)
+        self.save_hyperparameters()
         self.max_lag = max(1, round(max_offset_s * 1000.0 / step_ms))
         # steps averaged into one joint-encoder token (1 at 5 steps/s, 5 at 25 steps/s)
         self.joint_pool = max(1, round(1000.0 / step_ms / joint_rate_hz))
@@ -244,5 +244,5 @@ class CrossModalTransformer(SyncModel):
                 )
         return loss
 
-    def configure_optimizers(self):
-        return self.adamw(cosine=True)
+    def configure_optimizers(self, max_epochs: int | None = None):
+        return self.adamw(cosine=True, max_epochs=max_epochs)

@@ -39,7 +39,7 @@ class CrossCorrelationModel(SyncModel):
         super().__init__(visual_dim, audio_dim, theta, step_ms)
         if method not in METHODS:
             raise ValueError(f"model.method must be one of {METHODS}, not {method!r}")
-        self.save_hyperparameters(logger=False)
+        self.save_hyperparameters()
 
     def correlate(self, batch: dict) -> dict[str, torch.Tensor]:
         """Correlation per lag, best lag (steps, sub-step refined), offset (ms) and confidence."""

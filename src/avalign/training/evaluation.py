@@ -41,7 +41,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     module.splits["test"] = [item for split in splits for item in module.splits.get(split, [])]
     if not module.splits["test"]:
         raise SystemExit(f"no sample with features in split(s) {splits} of {dataset.folder}")
-    SyncTask.attach(model, tune_theta=False)  # θ comes from training, never from this data
+    task = SyncTask(model, tune_theta=False)  # θ comes from training, never from this data
     tags = {
         "avalign.role": "evaluation",
         "avalign.source": str(cfg.source),
@@ -76,7 +76,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         enable_model_summary=False,
         enable_checkpointing=False,
     )
-    trainer.test(model, datamodule=module, verbose=False)
+    trainer.test(task, datamodule=module, verbose=False)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
     if recorder is not None:
         recorder.client.log_dict(recorder.run_id, module.balance(), "data_balance.json")

@@ -12,17 +12,19 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from avalign.models.base import SyncModel
 from avalign.storage import tracking
 from avalign.storage.fingerprint import fingerprint
 from avalign.training import plots
 from avalign.training.metrics import theta_curve
+
+if TYPE_CHECKING:
+    from avalign.training.task import SyncTask
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +232,7 @@ class RunRecorder:
 
     def log_results(
         self,
-        model: SyncModel,
+        task: SyncTask,
         metrics: dict[str, float],
         balance: dict,
         checkpoint: Path,
@@ -238,12 +240,12 @@ class RunRecorder:
     ) -> None:
         """Figures, balance and checkpoint after testing."""
         name = str(cfg.model.name)
-        val = model.task.collected.get("val")
+        val = task.collected.get("val")
         if val:
             self.log_theta_curve(
-                val["score"], val["target"], float(model.theta), f"{name}: θ sweep (val)"
+                val["score"], val["target"], float(task.model.theta), f"{name}: θ sweep (val)"
             )
-        test = model.task.collected.get("test")
+        test = task.collected.get("test")
         if test and "test/tp" in metrics:
             self.log_figure(
                 plots.confusion_figure(

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from avalign.features.pipeline import data_stages
 from avalign.models.base import SyncModel
+from avalign.models.checkpoints import load_model
 from avalign.storage import tracking
 from avalign.training.augment import AugmentConfig
 from avalign.training.datamodule import SyncDataModule
@@ -123,12 +124,12 @@ def fit_best(
     *,
     logger: Any = False,
     monitor: str = "val/f1",
-) -> tuple[SyncModel, pl.Trainer, Path]:
+) -> tuple[SyncTask, pl.Trainer, Path]:
     """Fit ``model`` (if it learns), reload its best epoch by ``monitor``, validate it.
 
-    Validation tunes θ for the models that choose it there. Returns the model, the trainer (its
-    ``callback_metrics`` hold the validation metrics) and the path of the best checkpoint, which
-    lives under ``scratch``.
+    Validation tunes θ for the models that choose it there. Returns the task that trained it
+    (``task.model`` is the best model), the trainer (its ``callback_metrics`` hold the validation
+    metrics) and the path of the best checkpoint, which lives under ``scratch``.
     """
     checkpoint = pl.callbacks.ModelCheckpoint(
         dirpath=scratch, filename="best", monitor=monitor, mode="max", save_top_k=1
@@ -137,15 +138,14 @@ def fit_best(
         **settings, logger=logger, callbacks=[checkpoint], default_root_dir=str(scratch)
     )
     best_path = scratch / "best.ckpt"
-    task = model.task or SyncTask.attach(model)
+    task = SyncTask(model)
     if model.trainable:
-        trainer.fit(model, datamodule=datamodule)
-        model = type(model).load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
-        model.task = task
-    trainer.validate(model, datamodule=datamodule, verbose=False)
+        trainer.fit(task, datamodule=datamodule)
+        task.model, _ = load_model(Path(checkpoint.best_model_path))
+    trainer.validate(task, datamodule=datamodule, verbose=False)
     if not model.trainable:
         trainer.save_checkpoint(best_path, weights_only=True)  # nothing was trained
-    return model, trainer, Path(checkpoint.best_model_path or best_path)
+    return task, trainer, Path(checkpoint.best_model_path or best_path)
 
 
 def use_torch_threads(cfg: DictConfig) -> None:
@@ -178,7 +178,7 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
         splits = {s: (f"{name}/{s}", context) for s, context in tracking.CONTEXTS.items()}
         recorder.log_data(fingerprints, balance, datamodule.input_dims, splits)
     with tempfile.TemporaryDirectory(prefix="avalign-ckpt-") as scratch:
-        model, trainer, best_path = fit_best(
+        task, trainer, best_path = fit_best(
             model,
             datamodule,
             trainer_kwargs(cfg),
@@ -187,7 +187,7 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
             monitor=str(cfg.get("monitor", "val/f1")),
         )
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-        trainer.test(model, datamodule=datamodule, verbose=False)
+        trainer.test(task, datamodule=datamodule, verbose=False)
         metrics.update(
             {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
         )
@@ -195,7 +195,7 @@ def train(cfg: DictConfig, keep_checkpoint: Path | None = None) -> dict[str, flo
             keep_checkpoint.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(best_path, keep_checkpoint)
         if trainer.is_global_zero and recorder is not None:
-            recorder.log_results(model, metrics, balance, best_path, cfg)
+            recorder.log_results(task, metrics, balance, best_path, cfg)
             recorder.finish()
     elapsed = time.time() - started
     if trainer.is_global_zero:
