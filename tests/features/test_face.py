@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import av
 import cv2
 import numpy as np
@@ -20,46 +22,9 @@ from avalign.features.face import (
     mouth_features,
 )
 from avalign.media.decode import decode_audio
+from support.faces import draw_face
 
 FPS = 25.0
-
-
-def draw_face(
-    mouth_px: float,
-    size: int = 192,
-    centre: tuple[int, int] | None = None,
-    scale: float = 1.0,
-    canvas: np.ndarray | None = None,
-) -> np.ndarray:
-    """RGB cartoon face: skin ellipse, hair, eyes, brows, nose and a mouth ``mouth_px`` high."""
-    image = canvas if canvas is not None else np.full((size, size, 3), (70, 90, 110), np.uint8)
-    cx, cy = centre or (image.shape[1] // 2, image.shape[0] // 2)
-    u = 0.75 * min(image.shape[:2]) * scale  # face unit, pixels
-
-    def p(x: float, y: float) -> tuple[int, int]:
-        return round(cx + x * u), round(cy + y * u)
-
-    def s(v: float) -> int:
-        return max(1, round(v * u))
-
-    cv2.ellipse(image, p(0, 0.02), (s(0.33), s(0.44)), 0, 0, 360, (224, 172, 140), -1, cv2.LINE_AA)
-    cv2.ellipse(image, p(0, -0.27), (s(0.35), s(0.21)), 0, 180, 360, (50, 35, 25), -1, cv2.LINE_AA)
-    for side in (-1, 1):
-        ex, ey = p(side * 0.13, -0.08)
-        cv2.ellipse(image, (ex, ey), (s(0.067), s(0.033)), 0, 0, 360, (250, 250, 250), -1)
-        cv2.circle(image, (ex, ey), s(0.027), (40, 30, 30), -1, cv2.LINE_AA)
-        cv2.line(
-            image, p(side * 0.13 - 0.067, -0.15), p(side * 0.13 + 0.067, -0.16), (60, 40, 30), 2
-        )
-    cv2.line(image, p(0, -0.03), p(-0.027, 0.09), (180, 120, 100), 2, cv2.LINE_AA)
-    mouth = p(0, 0.21)
-    height = mouth_px * scale
-    cv2.ellipse(image, mouth, (s(0.107), max(1, round(height))), 0, 0, 360, (150, 60, 60), -1)
-    if height > 2:
-        cv2.ellipse(
-            image, mouth, (s(0.093), max(1, round(height) - 2)), 0, 0, 360, (40, 10, 15), -1
-        )
-    return image
 
 
 def mouth_sequence(frames: int, seed: int = 0) -> np.ndarray:
@@ -83,6 +48,17 @@ def speech_sequence(frames: int, seed: int = 0) -> np.ndarray:
         heights[start:stop] += 16.0 * rng.uniform(0.4, 1.0) * bump[: stop - start]
         start = stop + int(rng.integers(0, 9))
     return heights
+
+
+def _two_faces(heights: np.ndarray) -> list[np.ndarray]:
+    """A small still face and a large talking one (mouth ``heights``) on one canvas per frame."""
+    frames = []
+    for h in heights:
+        canvas = np.full((240, 320, 3), (70, 90, 110), np.uint8)
+        draw_face(3.0, centre=(70, 150), scale=0.45, canvas=canvas)  # small, mouth still
+        draw_face(h, centre=(215, 120), scale=0.85, canvas=canvas)  # large, talking
+        frames.append(canvas)
+    return frames
 
 
 needs_models = pytest.mark.skipif(
@@ -136,18 +112,87 @@ def test_no_face_is_cheap_and_all_zero(models):
 
 @needs_models
 def test_the_largest_of_two_faces_is_followed(models):
-    frames, heights = [], mouth_sequence(30, seed=1)
-    for h in heights:
-        canvas = np.full((240, 320, 3), (70, 90, 110), np.uint8)
-        draw_face(3.0, centre=(70, 150), scale=0.45, canvas=canvas)  # small, mouth still
-        draw_face(h, centre=(215, 120), scale=0.85, canvas=canvas)  # large, talking
-        frames.append(canvas)
+    heights = mouth_sequence(30, seed=1)
+    frames = _two_faces(heights)
     detector, landmarker = models
     tracker = FaceTracker(detector=detector, landmarker=landmarker)
     out = mouth_features(frames, np.arange(30) / FPS, tracker=tracker)
     assert out["face_present"].min() == 1.0
     assert np.allclose(out["face_x"], 215 / 320, atol=0.05)
     assert np.corrcoef(out["mouth_open"], heights)[0, 1] > 0.8
+
+
+@needs_models
+def test_litert_and_opencv_give_the_same_faces_and_meshes(tmp_path):
+    """LiteRT (the declared, default backend) and OpenCV's DNN module run the same models: same
+    detections, meshes and tracker values on drawn and encoded faces."""
+    assert face.default_backend() == "litert", "ai-edge-litert is a dependency: pip install -e ."
+    by_backend = {b: (FaceDetector(backend=b), FaceLandmarker(backend=b)) for b in face.BACKENDS}
+    assert by_backend["litert"][0]._model.backend == "litert"
+    assert by_backend["opencv"][1]._model.backend == "opencv"
+    path = tmp_path / "talking.mp4"
+    _write_talking_face(path, speech_sequence(50, seed=4))
+    with av.open(str(path)) as container:
+        encoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    frames = [draw_face(h) for h in mouth_sequence(10)] + _two_faces([2.0, 12.0]) + encoded[:10]
+    (detector, landmarker), (cv_detector, cv_landmarker) = by_backend.values()
+    for rgb in frames:
+        faces, cv_faces = detector(rgb), cv_detector(rgb)
+        assert len(faces) == len(cv_faces) > 0
+        for a, b in zip(faces, cv_faces, strict=True):
+            assert abs(a.score - b.score) < 1e-4
+            assert np.allclose(a.box, b.box, atol=0.02)
+            assert np.allclose(a.keypoints, b.keypoints, atol=0.02)
+        roi = Roi.from_face(faces[0])
+        (points, presence), (cv_points, cv_presence) = landmarker(rgb, roi), cv_landmarker(rgb, roi)
+        assert points.shape == cv_points.shape == (468, 3)
+        assert np.abs(points - cv_points).max() < 0.02 and abs(presence - cv_presence) < 1e-4
+    tables = [
+        mouth_features(
+            encoded, np.arange(len(encoded)) / FPS, tracker=FaceTracker(detector=d, landmarker=m)
+        )
+        for d, m in by_backend.values()
+    ]
+    assert np.array_equal(tables[0]["face_present"], tables[1]["face_present"])
+    for key in face.FEATURE_KEYS:  # the mesh's region follows the last mesh: drift up to ~6e-4
+        assert np.allclose(tables[0][key], tables[1][key], atol=5e-3), key
+
+
+@needs_models
+@pytest.mark.parametrize("shared", [False, True], ids=["own-models", "shared-models"])
+def test_trackers_in_parallel_threads_match_sequential_runs(models, shared):
+    """Two trackers stepping at once in two threads (each with its own interpreters, or sharing
+    one pair) measure exactly what each measures alone."""
+    config = FaceConfig(landmarks_every=1, detect_every_s=0.2)
+    clips = [
+        [draw_face(h) for h in mouth_sequence(60, seed=6)],
+        _two_faces(mouth_sequence(60, seed=7)),
+    ]
+    times = np.arange(60) / FPS
+
+    def tracker() -> FaceTracker:
+        if shared:
+            return FaceTracker(config, detector=models[0], landmarker=models[1])
+        return FaceTracker(config)
+
+    alone = [mouth_features(frames, times, tracker=tracker()) for frames in clips]
+    together: list[dict | None] = [None, None]
+    trackers = [tracker(), tracker()]
+    start = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        start.wait()
+        together[index] = mouth_features(clips[index], times, tracker=trackers[index])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for expected, got in zip(alone, together, strict=True):
+        assert got is not None and expected["face_present"].min() == 1.0
+        for key in face.FEATURE_KEYS:
+            assert np.array_equal(expected[key], got[key]), key
 
 
 class _GivenBox:

@@ -14,7 +14,9 @@ and measures its mouth at every frame:
   ``face_x``, ``face_y`` (face centre, 0..1 of the frame's width and height).
 
 The models are MediaPipe's BlazeFace short-range detector (128x128) and its 468-point face mesh
-(192x192), Apache-2.0 TFLite files run by OpenCV's DNN module: no MediaPipe runtime, no protobuf,
+(192x192), Apache-2.0 TFLite files run by Google's LiteRT interpreter (``ai-edge-litert``, XNNPACK
+on one CPU thread; about half the time of OpenCV's DNN module, same outputs within 1e-4), or by
+OpenCV's DNN module where that wheel is not installed (`default_backend`): no MediaPipe runtime,
 nothing downloaded. They are read from ``avalign/features/models/`` if the package ships them,
 else from an installed ``mediapipe`` wheel (found without importing it), or from the folder in
 ``AVALIGN_FACE_MODELS``. `models_available` says whether they were found.
@@ -29,8 +31,12 @@ largest again when it is lost).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +49,8 @@ MODEL_FILES = {
     "face_landmark.tflite": "face_landmark",
 }
 MODELS_ENV = "AVALIGN_FACE_MODELS"
+#: what runs the models: "litert" (``ai_edge_litert``, preferred) or "opencv" (``cv2.dnn``)
+BACKENDS = ("litert", "opencv")
 
 # face-mesh points used here (MediaPipe's canonical 468-point topology)
 LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
@@ -94,18 +102,94 @@ def models_available() -> bool:
     return all(find_model(name) is not None for name in MODEL_FILES)
 
 
-def _read_tflite(name: str) -> cv2.dnn.Net:
-    path = find_model(name)
-    if path is None:
-        raise FaceModelMissingError(
-            f"{name}: face model not found (looked in {', '.join(map(str, _model_dirs()))}); "
-            f"install mediapipe==0.10.14 (pip install --no-deps) or set {MODELS_ENV}"
-        )
-    # OpenCV 5's new engine returns only one of several outputs: ask for the classic one
-    engine = getattr(cv2.dnn, "ENGINE_CLASSIC", None)
-    if engine is None:
-        return cv2.dnn.readNetFromTFLite(str(path))
-    return cv2.dnn.readNetFromTFLite(str(path), engine=engine)
+def default_backend() -> str:
+    """Backend used when none is named: "litert" if ``ai_edge_litert`` imports, else "opencv"."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+    except ImportError:
+        return "opencv"
+    return "litert"
+
+
+_FIRST_INTERPRETER = threading.Lock()
+_interpreter_made = False
+
+
+@contextlib.contextmanager
+def _quiet_first_interpreter() -> Iterator[None]:
+    """While the process's first LiteRT interpreter is made, its standard error goes nowhere.
+
+    LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." there once per
+    process, from C++, with no log level that Python can set; on every detect it would read
+    like a message about the user's file. Later interpreters print nothing and are left alone.
+    (Another thread's writes to standard error in those few milliseconds are lost too: at
+    worst one redraw of a progress bar.)
+    """
+    global _interpreter_made
+    with _FIRST_INTERPRETER:
+        if _interpreter_made:
+            yield
+            return
+        sys.stderr.flush()
+        saved, nowhere = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(nowhere)
+            _interpreter_made = True
+
+
+class _TfliteModel:
+    """One TFLite model file: ``model(x)`` with a ``(1, H, W, 3)`` float32 input gives
+    ``{output name: array}`` for the ``outputs`` named (shapes differ between backends).
+
+    Each instance owns its interpreter, which runs on one thread (the callers parallelise);
+    a lock keeps an instance shared between threads correct, one call at a time.
+    """
+
+    def __init__(self, name: str, outputs: tuple[str, ...], backend: str | None = None) -> None:
+        self.backend = backend or default_backend()
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        path = find_model(name)
+        if path is None:
+            raise FaceModelMissingError(
+                f"{name}: face model not found (looked in {', '.join(map(str, _model_dirs()))}); "
+                f"install mediapipe==0.10.14 (pip install --no-deps) or set {MODELS_ENV}"
+            )
+        self.outputs = outputs
+        self._lock = threading.Lock()
+        if self.backend == "litert":
+            from ai_edge_litert.interpreter import Interpreter
+
+            with _quiet_first_interpreter():
+                self._interpreter = Interpreter(model_path=str(path), num_threads=1)
+                self._interpreter.allocate_tensors()
+            self._input = self._interpreter.get_input_details()[0]["index"]
+            found = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
+            missing = sorted(set(outputs) - set(found))
+            if missing:
+                raise ValueError(f"{name}: no outputs {missing} (it has {sorted(found)})")
+            self._output_index = [found[key] for key in outputs]
+        else:
+            # OpenCV 5's new engine returns only one of several outputs: ask for the classic one
+            engine = getattr(cv2.dnn, "ENGINE_CLASSIC", None)
+            kwargs = {} if engine is None else {"engine": engine}
+            self._net = cv2.dnn.readNetFromTFLite(str(path), **kwargs)
+
+    def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        with self._lock:
+            if self.backend == "litert":
+                self._interpreter.set_tensor(self._input, x)
+                self._interpreter.invoke()
+                values = [self._interpreter.get_tensor(i) for i in self._output_index]
+            else:
+                self._net.setInput(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # NCHW
+                values = self._net.forward(list(self.outputs))
+        return dict(zip(self.outputs, values, strict=True))
 
 
 @dataclass(frozen=True)
@@ -142,18 +226,21 @@ def _blazeface_anchors() -> np.ndarray:
 
 
 class FaceDetector:
-    """BlazeFace short-range (faces that fill a good part of the picture), run by OpenCV DNN.
+    """BlazeFace short-range (faces that fill a good part of the picture).
 
     The frame is padded to a square (as MediaPipe does, so faces keep their shape), shrunk to
     128x128, and the 896 anchors decoded; overlapping boxes are merged by score-weighted
-    averaging (MediaPipe's "weighted" non-maximum suppression, IoU 0.3).
+    averaging (MediaPipe's "weighted" non-maximum suppression, IoU 0.3). ``backend``: "litert"
+    or "opencv" (`BACKENDS`), None for `default_backend`.
     """
 
     SIZE = 128
 
-    def __init__(self, min_score: float = 0.5) -> None:
+    def __init__(self, min_score: float = 0.5, *, backend: str | None = None) -> None:
         self.min_score = min_score
-        self._net = _read_tflite("face_detection_short_range.tflite")
+        self._model = _TfliteModel(
+            "face_detection_short_range.tflite", ("classificators", "regressors"), backend
+        )
         self._anchors = _blazeface_anchors()
 
     def __call__(self, rgb: np.ndarray) -> list[Face]:
@@ -165,8 +252,9 @@ class FaceDetector:
             rgb, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=0
         )
         small = cv2.resize(square, (self.SIZE, self.SIZE), interpolation=cv2.INTER_AREA)
-        self._net.setInput(cv2.dnn.blobFromImage(small, 1 / 127.5, mean=(127.5, 127.5, 127.5)))
-        scores, boxes = self._net.forward(["classificators", "regressors"])
+        x = (small[None].astype(np.float32) - np.float32(127.5)) * np.float32(1 / 127.5)
+        out = self._model(x)
+        scores, boxes = out["classificators"], out["regressors"]
         logits = np.clip(scores.reshape(-1), -80, 80)
         score = 1.0 / (1.0 + np.exp(-logits))
         keep = np.flatnonzero(score >= self.min_score)
@@ -249,19 +337,23 @@ def crop(rgb: np.ndarray, matrix: np.ndarray, width: int, height: int) -> np.nda
 
 
 class FaceLandmarker:
-    """MediaPipe's face mesh (468 points) on a face region, run by OpenCV DNN."""
+    """MediaPipe's face mesh (468 points) on a face region.
+
+    ``backend``: "litert" or "opencv" (`BACKENDS`), None for `default_backend`.
+    """
 
     SIZE = 192
 
-    def __init__(self) -> None:
-        self._net = _read_tflite("face_landmark.tflite")
+    def __init__(self, *, backend: str | None = None) -> None:
+        # conv2d_21: 468 x (x, y, z) in input pixels; conv2d_31: face presence logit
+        self._model = _TfliteModel("face_landmark.tflite", ("conv2d_31", "conv2d_21"), backend)
 
     def __call__(self, rgb: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """``(points (468, 3) in frame pixels, face presence 0..1)`` for the face in ``roi``."""
         matrix = roi.affine(self.SIZE, self.SIZE)
         patch = crop(rgb, matrix, self.SIZE, self.SIZE)
-        self._net.setInput(cv2.dnn.blobFromImage(patch, 1 / 255.0))
-        presence, mesh = self._net.forward(["conv2d_31", "conv2d_21"])
+        out = self._model(patch[None].astype(np.float32) * np.float32(1 / 255.0))
+        presence, mesh = out["conv2d_31"], out["conv2d_21"]
         mesh = mesh.reshape(-1, 3)
         points = np.empty_like(mesh)
         points[:, :2] = mesh[:, :2] @ matrix[:, :2].T + matrix[:, 2]
@@ -292,11 +384,38 @@ def _gray(patch: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
+class _Frame:
+    """One frame given to `FaceTracker.step`: its RGB picture, made on first use when it was
+    given as a function (and checked either way)."""
+
+    __slots__ = ("_rgb", "_source")
+
+    def __init__(self, source: np.ndarray | Callable[[], np.ndarray]) -> None:
+        self._source = source
+        self._rgb: np.ndarray | None = None
+        if not callable(source):
+            self._rgb = self._checked(source)
+
+    @staticmethod
+    def _checked(rgb: np.ndarray) -> np.ndarray:
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        return rgb
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            self._rgb = self._checked(self._source())
+        return self._rgb
+
+
 class FaceTracker:
     """Follows the main face frame by frame and measures its mouth (see the module docstring).
 
     Feed frames in time order with `step`; models are loaded once. ``detector`` and
-    ``landmarker`` can be given (tests, or sharing models between trackers).
+    ``landmarker`` can be given (tests, or sharing models between trackers); trackers that run
+    in parallel threads should each load their own (the default), as a shared model serves one
+    call at a time.
     """
 
     def __init__(
@@ -319,7 +438,7 @@ class FaceTracker:
         self._iod = 0.0  # eye-corner distance at the last mesh, pixels
         self._last_detect = -np.inf
         self._since_mesh = 0
-        self._previous: np.ndarray | None = None  # previous RGB frame
+        self._previous: _Frame | None = None  # previous frame (its colour made only if used)
 
     def _detect(self, rgb: np.ndarray) -> None:
         faces = self.detector(rgb)
@@ -336,32 +455,35 @@ class FaceTracker:
         self._roi, self._box = Roi.from_face(face), face.box.copy()
         self._since_mesh = self.config.landmarks_every  # measure the new face at once
 
-    def step(self, rgb: np.ndarray, time_s: float) -> dict[str, float]:
+    def step(self, rgb: np.ndarray | Callable[[], np.ndarray], time_s: float) -> dict[str, float]:
         """Measure one RGB ``(H, W, 3)`` uint8 frame shown at ``time_s``; NaN = not measured.
 
-        ``mouth_open``/``mouth_width`` are NaN on frames without a mesh (`mouth_features`
-        interpolates them); every value is NaN (``face_present`` 0) without a face.
+        ``rgb`` may also be a function that returns the frame: it is called only if the frame
+        is looked at (a detection, a mesh, the motion of a followed face, or the next frame's
+        motion), so that a picture with no face in it costs no colour picture between
+        detections. ``mouth_open``/``mouth_width`` are NaN on frames without a mesh
+        (`mouth_features` interpolates them); every value is NaN (``face_present`` 0) without
+        a face.
         """
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        frame = _Frame(rgb)
         config = self.config
         out = dict.fromkeys(FEATURE_KEYS, np.nan)
         out["face_present"] = 0.0
         if time_s - self._last_detect >= config.detect_every_s - 1e-6:
             self._last_detect = time_s
-            self._detect(rgb)
+            self._detect(frame.rgb)
         if self._roi is not None:
             self._since_mesh += 1
             if self._since_mesh >= config.landmarks_every:
                 self._since_mesh = 0
-                points, presence = self.landmarker(rgb, self._roi)
+                points, presence = self.landmarker(frame.rgb, self._roi)
                 if presence < config.min_presence:
                     self._roi = self._box = self._mouth = None
                 else:
                     self._measure(points, out)
         if self._roi is not None and self._mouth is not None:
-            self._motion(rgb, out)
-        self._previous = rgb
+            self._motion(frame, out)
+        self._previous = frame
         return out
 
     def _measure(self, points: np.ndarray, out: dict[str, float]) -> None:
@@ -379,12 +501,13 @@ class FaceTracker:
         # a mouth box 1.2 eye-distances wide and half as tall, with the face's rotation
         self._mouth = Roi(float(centre[0]), float(centre[1]), 1.2 * iod, self._roi.angle)
 
-    def _motion(self, rgb: np.ndarray, out: dict[str, float]) -> None:
+    def _motion(self, frame: _Frame, out: dict[str, float]) -> None:
+        rgb = frame.rgb
         h, w = rgb.shape[:2]
         out["face_present"] = 1.0
         out["face_size"] = self._iod / min(h, w)
         out["face_x"], out["face_y"] = self._roi.cx / w, self._roi.cy / h
-        if self._previous is None or self._previous.shape != rgb.shape:
+        if self._previous is None or self._previous.rgb.shape != rgb.shape:
             out["mouth_motion"] = out["face_motion"] = 0.0
             return
         for key, roi, (cw, ch), sy in (
@@ -393,7 +516,7 @@ class FaceTracker:
         ):
             matrix = roi.affine(cw, ch, 1.0, sy)
             now = _gray(crop(rgb, matrix, cw, ch))
-            before = _gray(crop(self._previous, matrix, cw, ch))
+            before = _gray(crop(self._previous.rgb, matrix, cw, ch))
             out[key] = float(np.abs(now - before).mean() / 255.0)
 
 
