@@ -22,9 +22,9 @@ the same files for comparison (`detect_costs`).
 
 ``--profile`` (`profile_by_stage`; part 4): where the time of ``stream_features`` goes on a
 ``--profile-seconds`` talking head and drum video (`profile_sources`, `stage_timers`), and what
-the proposed cheaper colour conversion (`proposed_shrink`) or a sparser face mesh would save; then
-``detect`` with the source evidence on the long videos that ``--sources`` made, as it runs, on
-one thread and with the proposed conversion (`detect_variants`). With ``--sources`` in the same
+a sparser face mesh would save; then ``detect`` with the source evidence on the long videos that
+``--sources`` made, as it runs and on one thread (`detect_variants`). For issue 21's figures (both
+cores, folders, memory) see ``experiments/detect_scale.py``. With ``--sources`` in the same
 run, it also tells how much of detect's CPU time on the talking head the features take.
 
 Every timing gives wall time and CPU time (user + sys of this process's children, and of this
@@ -217,7 +217,7 @@ def detect_with_sources(
 
 
 # ---------------------------------------------------------------------------------------------
-# --profile: where the time of the source evidence goes, and what the proposed changes save.
+# --profile: where the time of the source evidence goes, and what a sparser mesh would save.
 
 
 @contextlib.contextmanager
@@ -267,7 +267,7 @@ def stage_timers() -> Iterator[Counter]:
         (face.FaceTracker, "_motion", "mouth and face crops", timed),
         (face.FaceTracker, "step", "face tracker in all", timed),
         (stream, "motion_features", "flow (motion features)", timed),
-        (stream, "_audio", "sound (MFCC, log-mel, voice band)", timed),
+        (stream, "audio_steps", "sound (MFCC, log-mel, voice band)", timed),
     ]
     saved = [(owner, name, vars(owner)[name]) for owner, name, _, _ in targets]
     for owner, name, key, wrap in targets:
@@ -277,49 +277,6 @@ def stage_timers() -> Iterator[Counter]:
     finally:
         for owner, name, fn in saved:
             setattr(owner, name, fn)
-
-
-def _shrink_halving(image, width: int, height: int):
-    """Proposed `shrink` for the colour picture: Gaussian pyramid halvings while the picture is
-    at least twice the target both ways, then bilinear (the rest is less than 2x, where
-    bilinear does not alias); OpenCV's area filter at non-integer ratios is the slow part."""
-    import cv2
-
-    while image.shape[0] >= 2 * height and image.shape[1] >= 2 * width:
-        image = cv2.pyrDown(image)
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-@contextlib.contextmanager
-def proposed_shrink(gray: bool) -> Iterator[None]:
-    """While active, `rgb_picture` (and `gray_thumbnail` when ``gray``) shrink with
-    `_shrink_halving`: the change proposed in the report, measured without editing the module."""
-    import avalign.media.decode as decode
-
-    original = decode.shrink
-    rgb, thumbnail = decode.rgb_picture, decode.gray_thumbnail
-
-    def rgb_picture(frame, short_side):
-        decode.shrink = _shrink_halving
-        try:
-            return rgb(frame, short_side)
-        finally:
-            decode.shrink = original
-
-    def gray_thumbnail(frame, width, height):
-        decode.shrink = _shrink_halving
-        try:
-            return thumbnail(frame, width, height)
-        finally:
-            decode.shrink = original
-
-    decode.rgb_picture = rgb_picture
-    if gray:
-        decode.gray_thumbnail = gray_thumbnail
-    try:
-        yield
-    finally:
-        decode.rgb_picture, decode.gray_thumbnail = rgb, thumbnail
 
 
 def _agreement(base: dict, other: dict) -> str:
@@ -338,8 +295,8 @@ def _agreement(base: dict, other: dict) -> str:
 
 def profile_sources(path: Path, scratch: Path) -> float:
     """Part 4: where the CPU time of `stream_features` with the source evidence goes on ``path``
-    (one core, as in an extraction worker); then the same with the proposed cheaper colour
-    conversion (and gray thumbnail) and with the face mesh every 4th step instead of every 2nd.
+    (one core, as in an extraction worker); then the same with the face mesh every 4th step
+    instead of every 2nd.
     Returns the CPU seconds per step of the unchanged code."""
     from avalign.features.stream import stream_features
 
@@ -367,8 +324,6 @@ def profile_sources(path: Path, scratch: Path) -> float:
             f"| {key} | {seconds:.2f} | {1000 * seconds / steps:.2f} | {seconds / cost.cpu:.0%} |"
         )
     variants = {
-        "colour picture by halvings + bilinear (proposed)": (proposed_shrink(False), config),
-        "and the gray thumbnail the same way": (proposed_shrink(True), config),
         "face mesh every 4th step (face.landmarks_every=4)": (
             contextlib.nullcontext(),
             dataclasses.replace(config, face=dataclasses.replace(config.face, landmarks_every=4)),
@@ -384,26 +339,11 @@ def profile_sources(path: Path, scratch: Path) -> float:
     return cost.cpu / steps
 
 
-def detect_proposed_program() -> str:
-    """A ``python -c`` program: `avalign.detect` (its arguments after the program) with the
-    proposed colour conversion (`proposed_shrink`), carried as source, importing nothing else."""
-    import inspect
-
-    return (
-        "import contextlib, sys\nfrom collections.abc import Iterator\n\n"
-        + inspect.getsource(_shrink_halving)
-        + "\n"
-        + inspect.getsource(proposed_shrink)
-        + "\nfrom avalign.detection.command import run\n\nwith proposed_shrink(False):\n"
-        + "    code = run(sys.argv[1:])\nsys.exit(code)\n"
-    )
-
-
 def detect_variants(path: Path, source: Path, scratch: Path) -> None:
     """``detect`` with the source evidence on ``path``, back to back: as it runs (OpenCV and
     torch on every core), with one thread for each (`ONE_THREAD`: a second thread helps little,
-    the decoder runs on one, and its waiting costs CPU time), and with one thread and the
-    proposed colour conversion (`proposed_shrink`), against the bare decode of the file."""
+    the decoder runs on one, and its waiting costs CPU time), against the bare decode of the
+    file."""
     arguments = [
         str(path),
         "progress=false",
@@ -412,14 +352,12 @@ def detect_variants(path: Path, source: Path, scratch: Path) -> None:
         f"source={source}",
     ]
     detect = [sys.executable, "-m", "avalign.detect", *arguments]
-    proposed = [sys.executable, "-c", detect_proposed_program(), *arguments]
     note = load_note()
     decode = timed_command(bare_decode_command(path))
     print(f"\ndetect with the source evidence on {path.name}; bare decode {decode} ({note})")
     runs = (
         ("as it runs (every core)", detect, None),
         ("one thread (OpenCV, torch)", detect, ONE_THREAD),
-        ("one thread + proposed colour conversion", proposed, ONE_THREAD),
     )
     for name, command, env in runs:
         note = load_note()

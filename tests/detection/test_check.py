@@ -195,3 +195,36 @@ def test_lag_evidence_in_the_json_and_tempering_keeps_the_peak(files, tmp_path):
     again = tempered["files"][0]
     assert again["lag_evidence"]["weight"] == pytest.approx(0.125)
     assert again["offset_ms"] == pytest.approx(entry["offset_ms"], abs=1.0)
+
+
+def test_file_threads_share_the_cores_among_the_workers(monkeypatch):
+    """``file_threads=auto`` gives one file the machine's cores, shared among the workers."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    from avalign.detection.check import file_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    settings = OmegaConf.create({"workers": 1, "file_threads": "auto"})
+    assert file_threads(settings) == 4
+    settings.workers = 2
+    assert file_threads(settings) == 2
+    settings.workers = 8
+    assert file_threads(settings) == 1
+    settings.file_threads = 3
+    assert file_threads(settings) == 3
+
+
+def test_a_long_file_gives_the_verdict_of_one_pass_with_two_threads(tmp_path):
+    """Cut into time segments on two threads, a 50 s file gets the record of one pass (the
+    packaged LagNet, the sound read at three phases of the step)."""
+    path = make_video(tmp_path / "long.mp4", seconds=50.0, preset="veryfast")
+    records = []
+    for threads in (1, 2):
+        report = tmp_path / f"threads{threads}.json"
+        run([str(path), "--json", str(report), "progress=false", f"file_threads={threads}"])
+        records.append(json.loads(report.read_text())["files"][0])
+    keep = ("status", "verdict", "kind", "offset_ms", "p_out_of_sync", "windows")
+    assert records[0]["status"] == "ok"
+    assert {k: records[0][k] for k in keep} == {k: records[1][k] for k in keep}

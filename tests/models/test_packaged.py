@@ -12,7 +12,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from avalign.detection.command import run
-from avalign.features.config import FeatureConfig
+from avalign.features.config import FEATURE_VERSION, FeatureConfig
 from avalign.models.checkpoints import PACKAGED, load_model, resolve_checkpoint
 from avalign.storage.config import config_dir
 from support.media import window_sample, write_windows
@@ -44,7 +44,11 @@ def test_the_packaged_checkpoint_is_the_recipes_model():
     assert stored["step_ms"] == pytest.approx(1000.0 / float(cfg.feature.fps))
     recipe_features = FeatureConfig.from_dict(OmegaConf.to_container(cfg.feature, resolve=True))
     model, features = load_model(PACKAGED)
-    assert dataclasses.asdict(features) == dataclasses.asdict(recipe_features)
+    # the settings are the recipe's; the features it learned from may be of an earlier version
+    # of the code when a change since was checked to keep its figures (models/packaged/README.md)
+    learned, now = dataclasses.asdict(features), dataclasses.asdict(recipe_features)
+    assert learned.pop("version") <= now.pop("version") == FEATURE_VERSION
+    assert learned == now
     assert model.decides_by_lag
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from avalign.detection.windows import (
     window_spans,
 )
 from avalign.features.config import FeatureConfig
-from avalign.features.stream import audio_steps, stream_features
+from avalign.features.stream import stream_evidence
 from avalign.models.inputs import audio_curve
 
 log = logging.getLogger("avalign.detect")
@@ -38,6 +39,8 @@ log = logging.getLogger("avalign.detect")
 #: "cannot_tell"; 3: the offset model (drift, edit)
 SCHEMA_VERSION = 5
 EXIT_OUT_OF_SYNC, EXIT_FAILED, EXIT_CANNOT_TELL = 1, 2, 4
+#: the most threads ``file_threads=auto`` gives one file (segments shorter than 20 s are not cut)
+MAX_FILE_THREADS = 8
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -62,6 +65,17 @@ def set_threads(count: int) -> None:
 
     cv2.setNumThreads(count)
     torch.set_num_threads(count)
+
+
+def file_threads(cfg) -> int:
+    """How many threads share one file's work (``file_threads``; ``auto``: this machine's cores
+    shared among the ``workers``, at most `MAX_FILE_THREADS`)."""
+    value = cfg.get("file_threads", "auto")
+    if value in (None, "auto"):
+        workers = max(1, int(cfg.get("workers", 1) or 1))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, min(MAX_FILE_THREADS, (cores or 1) // workers))
+    return max(1, int(value))
 
 
 def load_detector(cfg) -> tuple[object | None, FeatureConfig, str]:
@@ -138,8 +152,16 @@ def check_file(
     progress_bar = tqdm(
         desc=path.name[:30], unit="step", disable=not progress, leave=False, dynamic_ncols=True
     )
+    # the sound at the other phases of the step is read with the rest, in the same pass
+    shifts = phase_shifts_ms(1000.0 / fps, int(cfg.get("substeps", 1)))
     try:
-        features, info = stream_features(path, features_config, tick=progress_bar.update)
+        features, info, moved_sound = stream_evidence(
+            path,
+            features_config,
+            tick=progress_bar.update,
+            threads=file_threads(cfg),
+            audio_shifts_s=tuple(shift / 1000.0 for shift in shifts if shift != 0),
+        )
     finally:
         progress_bar.close()
     steps = len(features["flow_energy"])
@@ -167,13 +189,12 @@ def check_file(
 
     evidence = evidence_of(features, lag_probabilities)
     if evidence is not None:  # the same detector on the sound at other phases of the step
-        shifts = phase_shifts_ms(1000.0 / fps, int(cfg.get("substeps", 1)))
         runs = []
         for shift in shifts:
             if shift == 0:
                 runs.append(evidence)
                 continue
-            moved = {**features, **audio_steps(path, features_config, steps, shift / 1000.0)}
+            moved = {**features, **moved_sound[shift / 1000.0]}
             probabilities = (
                 score_windows_trained(model, moved, spans, fps)[1] if model is not None else []
             )

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from avalign.storage.fingerprint import fingerprint
 
 #: Bump when the meaning of a stored feature changes, so old caches are not reused.
-FEATURE_VERSION = 5  # 5: frames of 4x the thumbnail or more are halved first (`shrink`)
+FEATURE_VERSION = 6  # 6: gray thumbnails by FFmpeg's area scaler; 5: big frames halved first
 FLOW_METHODS = ("dis", "farneback")
 
 
