@@ -228,3 +228,13 @@ def test_a_long_file_gives_the_verdict_of_one_pass_with_two_threads(tmp_path):
     keep = ("status", "verdict", "kind", "offset_ms", "p_out_of_sync", "windows")
     assert records[0]["status"] == "ok"
     assert {k: records[0][k] for k in keep} == {k: records[1][k] for k in keep}
+
+
+def test_a_broken_long_file_is_one_error_with_two_threads(tmp_path):
+    """A 50 s file cut off halfway fails as one error line with two threads as with one."""
+    path = truncate(make_video(tmp_path / "long.mp4", seconds=50.0, faststart=True), 0.5)
+    report = tmp_path / "broken.json"
+    code = run([str(path), "--json", str(report), "progress=false", "file_threads=2"])
+    record = json.loads(report.read_text())["files"][0]
+    assert code & 2 and record["status"] == "error"
+    assert record["error"].startswith("truncated: frames stop at") and "\n" not in record["error"]

@@ -246,8 +246,14 @@ def stream_evidence(
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         sound = pool.submit(audio_steps_at, path, config, steps, shifts) if info.has_audio else None
         pictures = [pool.submit(_visual_segment, path, config, steps, span, tick) for span in spans]
-        parts = [job.result() for job in pictures]
-        moved = sound.result() if sound is not None else None
+        try:
+            parts = [job.result() for job in pictures]
+            moved = sound.result() if sound is not None else None
+        except BaseException:  # a bad file: the segments not started yet are not started
+            for job in [*pictures, sound]:
+                if job is not None:
+                    job.cancel()
+            raise
     visual = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     steps = len(visual["flow_energy"])
     features = dict(visual)
