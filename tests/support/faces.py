@@ -3,14 +3,13 @@ the face evidence (nothing is downloaded: BlazeFace and the face mesh find this 
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
-from support.media import event_times, render_audio
+from support.media import event_times
+from support.streams import keyframed_clip
 
 
 def draw_face(
@@ -54,44 +53,23 @@ def draw_face(
 def talking_face_clip(
     path: Path, *, seconds: float, fps: int = 25, keyframe_every: int = 250, size: int = 192
 ) -> Path:
-    """An H.264/AAC mp4 of `draw_face` moving slowly across the picture with its mouth opening
-    at `media.event_times`' clicks, a keyframe every ``keyframe_every`` frames and B-frames
-    (x264's ``veryfast``, as real encodes), so that the face is followed throughout."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """An H.264/AAC mp4 (`streams.keyframed_clip`) of `draw_face` moving slowly across the
+    picture with its mouth opening at `media.event_times`' clicks, so that the face is followed
+    throughout."""
     events = event_times(seconds)
-    container = av.open(str(path), "w", format="mp4")
-    video = container.add_stream("libx264", rate=fps)
-    video.width = video.height = size
-    video.pix_fmt = "yuv420p"
-    video.codec_context.time_base = Fraction(1, fps)
-    video.codec_context.thread_count = 1
-    video.options = {
-        "preset": "veryfast",
-        "x264-params": f"keyint={keyframe_every}:min-keyint={keyframe_every}:scenecut=0",
-    }
-    sound = container.add_stream("aac", rate=16000)
-    sound.layout = "mono"
-    for index in range(round(seconds * fps)):
+
+    def picture(index: int) -> np.ndarray:
         t = index / fps
         since = t - events[events <= t].max() if np.any(events <= t) else 1.0
         mouth = 1.0 + 14.0 * np.exp(-since / 0.12)
         centre = (size // 2 + round(6 * np.sin(t / 3.0)), size // 2 + round(4 * np.cos(t / 4.0)))
-        frame = av.VideoFrame.from_ndarray(draw_face(mouth, size, centre), format="rgb24")
-        frame.pts = index
-        frame.time_base = video.codec_context.time_base
-        for packet in video.encode(frame):
-            container.mux(packet)
-    for packet in video.encode():
-        container.mux(packet)
-    audio = render_audio(seconds, 16000, events)
-    for start in range(0, audio.size, 1024):
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(audio[None, start : start + 1024]), format="flt", layout="mono"
-        )
-        frame.sample_rate, frame.pts = 16000, start
-        for packet in sound.encode(frame):
-            container.mux(packet)
-    for packet in sound.encode():
-        container.mux(packet)
-    container.close()
-    return path
+        return draw_face(mouth, size, centre)
+
+    return keyframed_clip(
+        path,
+        picture,
+        seconds=seconds,
+        fps=fps,
+        size=(size, size),
+        keyframe_every=keyframe_every,
+    )

@@ -11,6 +11,7 @@ as sparse as asked, to check which source frame a cut shows when.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -78,9 +79,31 @@ def numbered_clip(
     sample_rate: int | None = 16000,
     keyframe_every: int = 250,
 ) -> Path:
-    """An H.264/AAC mp4 whose frame i (at i / fps s) is `numbered_picture(i)`, with a keyframe
-    every ``keyframe_every`` frames only (x264's scene-cut keyframes off: every frame is a cut)
-    and B-frames (x264's ``veryfast``), and `media.render_audio`'s clicks as its sound."""
+    """An H.264/AAC mp4 whose frame i (at i / fps s) is `numbered_picture(i)` (`keyframed_clip`)."""
+    return keyframed_clip(
+        path,
+        lambda index: numbered_picture(index, *size),
+        seconds=seconds,
+        fps=fps,
+        size=size,
+        sample_rate=sample_rate,
+        keyframe_every=keyframe_every,
+    )
+
+
+def keyframed_clip(
+    path: Path,
+    picture: Callable[[int], np.ndarray],
+    *,
+    seconds: float,
+    fps: int = 25,
+    size: tuple[int, int] = (160, 120),
+    sample_rate: int | None = 16000,
+    keyframe_every: int = 250,
+) -> Path:
+    """An H.264/AAC mp4 whose frame i (at i / fps s) is ``picture(i)`` (RGB, ``size``), with a
+    keyframe every ``keyframe_every`` frames only (x264's scene-cut keyframes off) and B-frames
+    (x264's ``veryfast``, as real encodes), and `media.render_audio`'s clicks as its sound."""
     path.parent.mkdir(parents=True, exist_ok=True)
     container = av.open(str(path), "w", format="mp4")
     video = container.add_stream("libx264", rate=fps)
@@ -97,7 +120,7 @@ def numbered_clip(
         sound = container.add_stream("aac", rate=sample_rate)
         sound.layout = "mono"
     for index in range(round(seconds * fps)):
-        frame = av.VideoFrame.from_ndarray(numbered_picture(index, *size), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(picture(index), format="rgb24")
         frame.pts = index
         frame.time_base = video.codec_context.time_base
         for packet in video.encode(frame):
